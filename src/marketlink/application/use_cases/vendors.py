@@ -1,0 +1,108 @@
+"""Vendor profiles: one per vendor account, the shop customers see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marketlink.application.actors import Actor
+from marketlink.application.errors import NotFound, VendorProfileExists
+from marketlink.application.ports import (
+    CatalogQuery,
+    Clock,
+    Page,
+    PageRequest,
+    UnitOfWorkFactory,
+)
+from marketlink.domain.catalog import Service
+from marketlink.domain.users import Role, VendorProfile
+
+
+class CreateVendorProfile:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def __call__(self, actor: Actor, business_name: str, address: str) -> VendorProfile:
+        actor.require(Role.VENDOR)
+        with self._uow() as uow:
+            if uow.vendors.get_by_user(actor.user_id) is not None:
+                raise VendorProfileExists()
+            vendor = VendorProfile(
+                user_id=actor.user_id,
+                business_name=business_name,
+                address=address,
+                created_at=self._clock.now(),
+            )
+            uow.vendors.add(vendor)
+            uow.commit()
+        return vendor
+
+
+class GetOwnVendorProfile:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def __call__(self, actor: Actor) -> VendorProfile:
+        actor.require(Role.VENDOR)
+        with self._uow() as uow:
+            vendor = uow.vendors.get_by_user(actor.user_id)
+        if vendor is None:
+            raise NotFound("you have no vendor profile yet")
+        return vendor
+
+
+@dataclass(frozen=True, slots=True)
+class VendorChanges:
+    business_name: str | None = None
+    address: str | None = None
+
+
+class UpdateOwnVendorProfile:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def __call__(self, actor: Actor, changes: VendorChanges) -> VendorProfile:
+        actor.require(Role.VENDOR)
+        with self._uow() as uow:
+            vendor = uow.vendors.get_by_user(actor.user_id)
+            if vendor is None:
+                raise NotFound("you have no vendor profile yet")
+            if changes.business_name is not None:
+                vendor.business_name = changes.business_name
+            if changes.address is not None:
+                vendor.address = changes.address
+            uow.vendors.save(vendor)
+            uow.commit()
+        return vendor
+
+
+class ListVendors:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def __call__(self, page: PageRequest) -> Page[VendorProfile]:
+        with self._uow() as uow:
+            return uow.vendors.list(page, active_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class VendorWithServices:
+    vendor: VendorProfile
+    services: list[Service]
+
+
+class GetVendor:
+    """A public vendor page: the vendor if active, with its active services and variants."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def __call__(self, vendor_id: int) -> VendorWithServices:
+        with self._uow() as uow:
+            vendor = uow.vendors.get(vendor_id)
+            if vendor is None or not vendor.is_active:
+                raise NotFound("vendor not found")
+            services = uow.services.search(
+                CatalogQuery(vendor_id=vendor_id, page=PageRequest(1, 100))
+            )
+        return VendorWithServices(vendor, list(services.items))
