@@ -196,10 +196,12 @@ class FakeVariantRepository:
 
 
 class FakeOrderRepository:
-    def __init__(self, db: FakeDatabase, committed: FakeDatabase) -> None:
+    def __init__(
+        self, db: FakeDatabase, committed: FakeDatabase, cas_losers: set[uuid.UUID]
+    ) -> None:
         self._db = db
         self._committed = committed
-        self.lose_next_compare_and_set = False
+        self._cas_losers = cas_losers
 
     def add(self, order: RepairOrder) -> None:
         self._db.orders[order.id] = order
@@ -211,10 +213,11 @@ class FakeOrderRepository:
 
     def save_transition(self, order: RepairOrder, expected: OrderStatus) -> bool:
         committed = self._committed.orders.get(order.id)
-        if self.lose_next_compare_and_set or (
-            committed is not None and committed.status is not expected
-        ):
-            self.lose_next_compare_and_set = False
+        if order.id in self._cas_losers:
+            # Primed by a test: another path wins this race once.
+            self._cas_losers.discard(order.id)
+            return False
+        if committed is not None and committed.status is not expected:
             return False
         self._db.orders[order.id] = order
         self._db.events.extend(order.new_events)
@@ -319,9 +322,7 @@ class FakeUnitOfWork:
         self.vendors = FakeVendorRepository(self._db)
         self.services = FakeServiceRepository(self._db)
         self.variants = FakeVariantRepository(self._db)
-        self.orders = FakeOrderRepository(self._db, self._committed)
-        self.orders.lose_next_compare_and_set = self._store.lose_next_compare_and_set
-        self._store.lose_next_compare_and_set = False
+        self.orders = FakeOrderRepository(self._db, self._committed, self._store.cas_losers)
         self.payments = FakePaymentRepository(self._db)
         self._store.opened.append(self)
         return self
@@ -348,7 +349,7 @@ class FakeUnitOfWorkFactory:
     def __init__(self) -> None:
         self.db = FakeDatabase()
         self.opened: list[FakeUnitOfWork] = []
-        self.lose_next_compare_and_set = False
+        self.cas_losers: set[uuid.UUID] = set()
         self.fail_next_commit = False
 
     def __call__(self) -> FakeUnitOfWork:
