@@ -36,7 +36,13 @@ from marketlink.application.ports import (
 from marketlink.domain.catalog import Service, ServiceVariant
 from marketlink.domain.money import Money
 from marketlink.domain.orders import OrderEvent, OrderStatus, RepairOrder
-from marketlink.domain.payments import Payment, PaymentStatus, RecordedNotice, RefundStatus
+from marketlink.domain.payments import (
+    Payment,
+    PaymentFlag,
+    PaymentStatus,
+    RecordedNotice,
+    RefundStatus,
+)
 from marketlink.domain.users import User, VendorProfile
 
 
@@ -143,7 +149,11 @@ class FakeServiceRepository:
             if query.vendor_id is not None and service.vendor_id != query.vendor_id:
                 continue
             text = (query.text or "").lower()
-            if text and text not in service.name.lower() and text not in service.description.lower():
+            if (
+                text
+                and text not in service.name.lower()
+                and text not in service.description.lower()
+            ):
                 continue
             variants = [
                 v for v in self._db.variants.values() if v.service_id == service.id and v.is_active
@@ -244,10 +254,13 @@ class FakeOrderRepository:
         )
 
     def expired_ids(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        under_review = {
+            p.order_id for p in self._db.payments.values() if p.flag is PaymentFlag.REVIEW
+        }
         expired = [
             o
             for o in self._db.orders.values()
-            if o.status is OrderStatus.PENDING and o.expires_at <= now
+            if o.status is OrderStatus.PENDING and o.expires_at <= now and o.id not in under_review
         ]
         return [o.id for o in sorted(expired, key=lambda o: o.expires_at)][:limit]
 
@@ -277,6 +290,9 @@ class FakePaymentRepository:
         for p in payments:
             p.notices = [n for n in self._db.notices.values() if n.tran_id == p.tran_id]
         return sorted(payments, key=lambda p: p.created_at, reverse=True)
+
+    def notice_seen(self, key: str) -> bool:
+        return key in self._db.notices
 
     def record_notice(self, notice: RecordedNotice) -> bool:
         if notice.key in self._db.notices:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -126,10 +127,13 @@ class OrderRepository(Protocol):
         self, scope: OrderScope, status: OrderStatus | None, page: PageRequest
     ) -> Page[RepairOrder]: ...
     def count_unpaid(self, customer_id: int) -> int: ...
-    def expired_ids(self, now: datetime, limit: int) -> list[uuid.UUID]:
-        """Ids of pending orders whose reservation ran out, oldest first."""
+    def expired_ids(self, now: datetime, limit: int) -> builtins.list[uuid.UUID]:
+        """Ids of pending orders whose reservation ran out, oldest first.
 
-    def events(self, order_id: uuid.UUID) -> list[OrderEvent]: ...
+        An order with a payment held for review (flag 'review') does not expire.
+        """
+
+    def events(self, order_id: uuid.UUID) -> builtins.list[OrderEvent]: ...
 
 
 class PaymentRepository(Protocol):
@@ -142,6 +146,7 @@ class PaymentRepository(Protocol):
     def for_order(self, order_id: uuid.UUID) -> list[Payment]:
         """Newest first, each with its notices."""
 
+    def notice_seen(self, key: str) -> bool: ...
     def record_notice(self, notice: RecordedNotice) -> bool:
         """Stores a gateway notice once; False when one with the same key was stored before."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from marketlink.domain.money import Money
@@ -71,3 +72,71 @@ class Payment:
     @property
     def is_open(self) -> bool:
         return self.status is PaymentStatus.INITIATED and self.flag is None
+
+
+# What the gateway's statuses mean for us.
+SUCCESS_STATUSES = frozenset({"VALID", "VALIDATED"})
+FAILURE_STATUSES = frozenset({"FAILED"})
+ABANDONED_STATUSES = frozenset({"CANCELLED", "UNATTEMPTED", "EXPIRED"})
+NOTICE_STATUSES = SUCCESS_STATUSES | FAILURE_STATUSES | ABANDONED_STATUSES
+
+
+class Verdict(StrEnum):
+    CONFIRM = "confirm"  # the order is paid
+    REVIEW = "review"  # paid, but risky: hold for an admin
+    REFUND = "refund"  # money arrived that we must give back
+    REJECT = "reject"  # not a payment of this order; nothing changes
+    FAIL = "fail"  # the gateway says the payment failed
+    ABANDON = "abandon"  # cancelled, unattempted or expired at the gateway
+    IGNORE = "ignore"  # true but changes nothing (e.g. a failure for an order already ended)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    verdict: Verdict
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedFacts:
+    """What the gateway's validation API (never the notice's own fields) says was paid."""
+
+    status: str
+    tran_id: str
+    amount: Decimal | None
+    currency: str
+    risk_level: int
+
+
+def judge_success(
+    payment: Payment, order_is_pending: bool, facts: ValidatedFacts
+) -> Judgement:
+    """Decides what a notice of success for `payment` means, from server-side facts only.
+
+    Money that arrived is never ignored: unless this very payment was already counted,
+    it either pays the order, waits for review, or is flagged for a refund.
+    """
+    if facts.status not in SUCCESS_STATUSES:
+        return Judgement(Verdict.REJECT, f"validation status {facts.status or 'missing'}")
+    if facts.tran_id != payment.tran_id:
+        return Judgement(Verdict.REJECT, "tran_id does not belong to this payment")
+    if facts.amount is None or facts.amount != payment.amount.amount:
+        return Judgement(Verdict.REFUND, "amount_mismatch")
+    if facts.currency != payment.amount.currency:
+        return Judgement(Verdict.REFUND, "currency_mismatch")
+    if payment.status is PaymentStatus.VALID:
+        return Judgement(Verdict.IGNORE, "payment already counted")
+    if not order_is_pending:
+        return Judgement(Verdict.REFUND, "order no longer pending")
+    if facts.risk_level >= 1:
+        return Judgement(Verdict.REVIEW, "high risk")
+    return Judgement(Verdict.CONFIRM)
+
+
+def judge_failure(payment: Payment, order_is_pending: bool, gateway_status: str) -> Judgement:
+    """A failed or abandoned attempt ends the order only while it is this order's open attempt."""
+    if not payment.is_open or not order_is_pending:
+        return Judgement(Verdict.IGNORE, f"{gateway_status} for a settled payment")
+    if gateway_status in FAILURE_STATUSES:
+        return Judgement(Verdict.FAIL, "payment failed at the gateway")
+    return Judgement(Verdict.ABANDON, f"payment {gateway_status.lower()} at the gateway")

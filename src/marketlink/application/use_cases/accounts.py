@@ -64,7 +64,7 @@ class Register:
 
 
 class Login:
-    """Checks a password; the same error for an unknown email, a wrong password or an inactive user."""
+    """Checks a password: one error for an unknown email, a wrong password or an inactive user."""
 
     # Verifying against a real hash when the email is unknown keeps the timing the same.
     _DUMMY_PASSWORD = "not-a-real-password"  # noqa: S105

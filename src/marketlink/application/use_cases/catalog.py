@@ -44,7 +44,9 @@ def _variant_to_manage(
     uow: UnitOfWork, actor: Actor, variant_id: int, *, for_update: bool = False
 ) -> ServiceVariant:
     actor.require(Role.VENDOR, Role.ADMIN)
-    variant = uow.variants.get_for_update(variant_id) if for_update else uow.variants.get(variant_id)
+    variant = (
+        uow.variants.get_for_update(variant_id) if for_update else uow.variants.get(variant_id)
+    )
     if variant is None:
         raise NotFound("variant not found")
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from marketlink.application.actors import Actor
 from marketlink.application.errors import (
@@ -61,40 +62,46 @@ class PlaceOrder:
     def __call__(self, actor: Actor, variant_id: int) -> RepairOrder:
         actor.require(Role.CUSTOMER)
         policy = self._policy
-        with self._lock.hold(
+        # Everything that does not touch the slot count is checked before taking the
+        # lock, so the lock is held only for the few statements that must be serial.
+        with self._uow() as uow:
+            variant = uow.variants.get(variant_id)
+            service = uow.services.get(variant.service_id) if variant else None
+            vendor = uow.vendors.get(service.vendor_id) if service else None
+            if not (variant and variant.is_active and service and service.is_active):
+                raise NotFound("variant not found")
+            if vendor is None or not vendor.is_active:
+                raise NotFound("variant not found")
+            if (
+                policy.max_unpaid_orders
+                and uow.orders.count_unpaid(actor.user_id) >= policy.max_unpaid_orders
+            ):
+                raise TooManyUnpaidOrders()
+        assert vendor.id is not None
+        lock = self._lock.hold(
             variant_lock_key(variant_id),
             ttl=policy.lock_ttl_seconds,
             wait=policy.lock_wait_seconds,
-        ):
-            with self._uow() as uow:
-                variant = uow.variants.get_for_update(variant_id)
-                if variant is None or not variant.is_active:
-                    raise NotFound("variant not found")
-                service = uow.services.get(variant.service_id)
-                vendor = uow.vendors.get(service.vendor_id) if service else None
-                if service is None or not service.is_active or not (vendor and vendor.is_active):
-                    raise NotFound("variant not found")
-                if (
-                    policy.max_unpaid_orders
-                    and uow.orders.count_unpaid(actor.user_id) >= policy.max_unpaid_orders
-                ):
-                    raise TooManyUnpaidOrders()
-                variant.reserve()
-                now = self._clock.now()
-                assert variant.id is not None and vendor.id is not None
-                order = RepairOrder.place(
-                    customer_id=actor.user_id,
-                    vendor_id=vendor.id,
-                    variant_id=variant.id,
-                    service_name=service.name,
-                    variant_name=variant.name,
-                    price=variant.price,
-                    now=now,
-                    expires_at=now + timedelta(seconds=policy.reservation_ttl_seconds),
-                )
-                uow.variants.save(variant)
-                uow.orders.add(order)
-                uow.commit()
+        )
+        with lock, self._uow() as uow:
+            variant = uow.variants.get_for_update(variant_id)
+            if variant is None or not variant.is_active:
+                raise NotFound("variant not found")
+            variant.reserve()
+            now = self._clock.now()
+            order = RepairOrder.place(
+                customer_id=actor.user_id,
+                vendor_id=vendor.id,
+                variant_id=variant_id,
+                service_name=service.name,
+                variant_name=variant.name,
+                price=variant.price,
+                now=now,
+                expires_at=now + timedelta(seconds=policy.reservation_ttl_seconds),
+            )
+            uow.variants.save(variant)
+            uow.orders.add(order)
+            uow.commit()
         return order
 
 
@@ -105,7 +112,7 @@ def _vendor_profile_id(uow: UnitOfWork, actor: Actor) -> int | None:
     return vendor.id if vendor else None
 
 
-def _visible_order(uow: UnitOfWork, actor: Actor, order_id: uuid.UUID) -> RepairOrder:
+def visible_order(uow: UnitOfWork, actor: Actor, order_id: uuid.UUID) -> RepairOrder:
     """The order if the actor may see it; anyone else's is simply not found."""
     order = uow.orders.get(order_id)
     if order is None:
@@ -119,6 +126,37 @@ def _visible_order(uow: UnitOfWork, actor: Actor, order_id: uuid.UUID) -> Repair
     raise NotFound("order not found")
 
 
+def apply_transition(
+    uow: UnitOfWork,
+    order: RepairOrder,
+    to_status: OrderStatus,
+    *,
+    now: datetime,
+    source: EventSource,
+    actor_id: int | None,
+    reason: str = "",
+) -> bool:
+    """Inside an open unit of work: compare-and-set the order's status, release its slot once.
+
+    Returns False, having written nothing, when another path changed the order first.
+    """
+    expected = order.status
+    transition = order.transition(
+        to_status, now=now, source=source, actor_id=actor_id, reason=reason
+    )
+    if not uow.orders.save_transition(order, expected):
+        return False
+    if transition.releases_slot:
+        variant = uow.variants.get_for_update(order.variant_id)
+        if variant is not None:
+            variant.release()
+            uow.variants.save(variant)
+    return True
+
+
+OrderHook = Callable[[UnitOfWork, RepairOrder], None]
+
+
 def change_status(
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
@@ -128,12 +166,13 @@ def change_status(
     source: EventSource,
     actor_id: int | None,
     reason: str = "",
-    authorize: Callable[[UnitOfWork, RepairOrder], None] | None = None,
+    authorize: OrderHook | None = None,
+    also: Callable[[UnitOfWork, RepairOrder, OrderStatus], None] | None = None,
 ) -> tuple[RepairOrder, OrderStatus]:
-    """Moves an order by compare-and-set on its status, releasing its slot exactly once.
+    """Moves an order in its own transaction, re-judging from the fresh status when it loses.
 
-    Returns the order and the status it left. When another path changes the order
-    first, the change is re-judged from the fresh status (and usually refused).
+    `authorize` may refuse before anything is written; `also` runs in the same
+    transaction once the change has won. Returns the order and the status it left.
     """
     for _ in range(CAS_ATTEMPTS):
         with uow_factory() as uow:
@@ -142,38 +181,60 @@ def change_status(
                 raise NotFound("order not found")
             if authorize is not None:
                 authorize(uow, order)
-            expected = order.status
-            transition = order.transition(
-                to_status, now=clock.now(), source=source, actor_id=actor_id, reason=reason
-            )
-            if not uow.orders.save_transition(order, expected):
+            left = order.status
+            if not apply_transition(
+                uow,
+                order,
+                to_status,
+                now=clock.now(),
+                source=source,
+                actor_id=actor_id,
+                reason=reason,
+            ):
                 continue
-            if transition.releases_slot:
-                variant = uow.variants.get_for_update(order.variant_id)
-                if variant is not None:
-                    variant.release()
-                    uow.variants.save(variant)
+            if also is not None:
+                also(uow, order, left)
             uow.commit()
-            return order, expected
+            return order, left
     raise ConcurrentUpdate()
 
 
+class RefundRequester(Protocol):
+    """What a lifecycle step needs of the payment side: flag in-transaction, ask after."""
+
+    def flag_order_payments(self, uow: UnitOfWork, order_id: uuid.UUID) -> list[str]: ...
+    def request(self, tran_id: str) -> None: ...
+
+
 class _ActorTransition:
-    """A lifecycle step asked for by a user through the API."""
+    """A lifecycle step asked for by a user through the API.
+
+    Leaving `paid` or `processing` for an ending status gives the customer's money back:
+    the refund is flagged in the same transaction and requested after it commits.
+    """
 
     to_status: OrderStatus
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, refunds: RefundRequester | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._refunds = refunds
 
     def _authorize(self, actor: Actor, uow: UnitOfWork, order: RepairOrder) -> None:
         raise NotImplementedError
 
     def __call__(self, actor: Actor, order_id: uuid.UUID, reason: str = "") -> RepairOrder:
         def authorize(uow: UnitOfWork, order: RepairOrder) -> None:
-            _visible_order(uow, actor, order.id)
+            visible_order(uow, actor, order.id)
             self._authorize(actor, uow, order)
+
+        to_refund: list[str] = []
+
+        def flag_refunds(uow: UnitOfWork, order: RepairOrder, left: OrderStatus) -> None:
+            if self._refunds is not None and left in (OrderStatus.PAID, OrderStatus.PROCESSING):
+                to_refund.extend(self._refunds.flag_order_payments(uow, order.id))
 
         order, _ = change_status(
             self._uow,
@@ -184,7 +245,11 @@ class _ActorTransition:
             actor_id=actor.user_id,
             reason=reason,
             authorize=authorize,
+            also=flag_refunds,
         )
+        for tran_id in to_refund:
+            assert self._refunds is not None
+            self._refunds.request(tran_id)
         return order
 
 
@@ -230,7 +295,7 @@ class GetOrder:
 
     def __call__(self, actor: Actor, order_id: uuid.UUID) -> RepairOrder:
         with self._uow() as uow:
-            return _visible_order(uow, actor, order_id)
+            return visible_order(uow, actor, order_id)
 
 
 class ListOrders:
@@ -261,7 +326,7 @@ class GetOrderEvents:
 
     def __call__(self, actor: Actor, order_id: uuid.UUID) -> list[OrderEvent]:
         with self._uow() as uow:
-            _visible_order(uow, actor, order_id)
+            visible_order(uow, actor, order_id)
             return uow.orders.events(order_id)
 
 
@@ -311,4 +376,3 @@ class ExpireUnpaidOrders:
 
 class _NotExpired(Exception):
     pass
-
