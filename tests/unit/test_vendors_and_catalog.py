@@ -103,9 +103,7 @@ def test_catalog_shows_only_active_services_of_active_vendors(world):
     hidden = world.variant(shop, name="Brake bleeding", price="900.00")
     DeactivateService(world.uow)(shop, hidden.service_id)
     world.variant(closed_shop, name="Brake discs", price="1000.00")
-    world.uow.db.vendors[
-        GetOwnVendorProfile(world.uow)(closed_shop).id
-    ].is_active = False
+    world.uow.db.vendors[GetOwnVendorProfile(world.uow)(closed_shop).id].is_active = False
 
     page = SearchCatalog(world.uow)(
         CatalogQuery(

@@ -64,9 +64,7 @@ class ServiceVariant:
         if not 0 <= stock <= MAX_STOCK:
             raise InvalidValue(f"stock must be between 0 and {MAX_STOCK}")
         if stock < self.reserved:
-            raise StockBelowReserved(
-                f"stock cannot be {stock}: {self.reserved} slots are reserved"
-            )
+            raise StockBelowReserved(f"stock cannot be {stock}: {self.reserved} slots are reserved")
         self.stock = stock
 
     def change_price(self, price: Money) -> None:
@@ -79,7 +77,7 @@ class ServiceVariant:
 
     @staticmethod
     def _check_price(price: Money) -> None:
-        if not price.is_positive or MAX_PRICE < price:
+        if not price.is_positive or price > MAX_PRICE:
             raise InvalidValue("price must be above 0 and at most 500000.00")
 
     @staticmethod

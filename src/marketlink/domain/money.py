@@ -22,7 +22,11 @@ class Money:
         if not self.amount.is_finite():
             raise InvalidMoney("money must be a finite amount")
         exponent = self.amount.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -2 and self.amount != self.amount.quantize(CENT):
+        if (
+            isinstance(exponent, int)
+            and exponent < -2
+            and self.amount != self.amount.quantize(CENT)
+        ):
             raise InvalidMoney("money has at most two decimal places")
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
             raise InvalidMoney(f"invalid currency code {self.currency!r}")

@@ -108,9 +108,7 @@ class ValidatedFacts:
     risk_level: int
 
 
-def judge_success(
-    payment: Payment, order_is_pending: bool, facts: ValidatedFacts
-) -> Judgement:
+def judge_success(payment: Payment, order_is_pending: bool, facts: ValidatedFacts) -> Judgement:
     """Decides what a notice of success for `payment` means, from server-side facts only.
 
     Money that arrived is never ignored: unless this very payment was already counted,
