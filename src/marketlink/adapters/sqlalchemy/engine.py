@@ -1,0 +1,102 @@
+"""Engines for the two databases MarketLink runs on: a SQLite file, or PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_POOL_SIZE = 10
+MAX_OVERFLOW = 10
+
+
+def database_url(url: str) -> URL:
+    """The URL with a driver we ship: plain `postgres://` or `postgresql://` means psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_engine_for(url: str, pool_size: int | None = None) -> Engine:
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, pool_size)
+    return _server_engine(parsed, pool_size)
+
+
+def is_sqlite(engine_or_connection: sa.Engine | sa.Connection) -> bool:
+    return engine_or_connection.dialect.name == "sqlite"
+
+
+def _server_engine(url: URL, pool_size: int | None) -> Engine:
+    options: dict[str, Any] = {}
+    if url.get_backend_name() == "postgresql":
+        options["connect_args"] = {"connect_timeout": 10, "application_name": "marketlink"}
+    return sa.create_engine(
+        url,
+        # A connection the server or a proxy dropped while idle is replaced, not handed out.
+        pool_pre_ping=True,
+        pool_size=pool_size or DEFAULT_POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
+        pool_timeout=30,
+        pool_recycle=1800,
+        **options,
+    )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for another database or an in-memory one."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() != "sqlite" or _is_memory(parsed) or parsed.query.get("uri"):
+        return None
+    assert parsed.database is not None
+    return Path(parsed.database).expanduser()
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def _sqlite_engine(url: URL, pool_size: int | None) -> Engine:
+    memory = _is_memory(url)
+    if memory:
+        # One shared connection, or every checkout would see its own empty database.
+        engine = sa.create_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        # No folder is created here: a database file that cannot be opened must show as
+        # down (readiness), not be replaced by an empty one. `upgrade_database` creates it.
+        engine = sa.create_engine(
+            url, pool_size=pool_size or DEFAULT_POOL_SIZE, max_overflow=MAX_OVERFLOW
+        )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # The sqlite3 module's legacy mode would not BEGIN before a SELECT or a SAVEPOINT:
+        # reads would not be repeatable and a released savepoint could commit on its own.
+        # We switch its transaction handling off and emit BEGIN ourselves (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            # Wait for a writer to finish rather than fail at once with "database is locked".
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if not memory:
+                # Readers never block the writer nor the writer the readers.
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine

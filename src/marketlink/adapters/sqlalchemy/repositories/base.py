@@ -1,0 +1,52 @@
+"""What every repository shares: its connection, conflict handling and pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql import Executable
+
+from marketlink.adapters.sqlalchemy.db_errors import conflicts_as_concurrent_update
+from marketlink.application.ports import Page, PageRequest
+
+T = TypeVar("T")
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The integer primary key the database gave the row just inserted."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT reported no primary key")
+    return int(key[0])
+
+
+class SqlRepository:
+    """Works inside the unit of work's transaction; never commits or rolls back itself."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+
+    def _execute(
+        self,
+        statement: Executable,
+        parameters: dict[str, Any] | list[dict[str, Any]] | None = None,
+    ) -> CursorResult[Any]:
+        with conflicts_as_concurrent_update():
+            return self._connection.execute(statement, parameters)
+
+    def _page(
+        self,
+        query: sa.Select[Any],
+        order_by: list[sa.ColumnElement[Any]],
+        page: PageRequest,
+        to_entity: Callable[[sa.Row[Any]], T],
+    ) -> Page[T]:
+        """One page of `query` and the number of rows it has in all."""
+        total = self._execute(
+            sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+        ).scalar_one()
+        rows = self._execute(query.order_by(*order_by).limit(page.page_size).offset(page.offset))
+        return Page([to_entity(row) for row in rows], int(total))

@@ -1,0 +1,230 @@
+"""Services, their variants, and the public catalog search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from marketlink.adapters.sqlalchemy.engine import is_sqlite
+from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, inserted_id
+from marketlink.adapters.sqlalchemy.tables import service_variants, services, vendor_profiles
+from marketlink.application.errors import ConcurrentUpdate
+from marketlink.application.ports import CatalogQuery, CatalogSort, Page
+from marketlink.domain.catalog import Service, ServiceVariant
+from marketlink.domain.money import BDT, Money
+
+
+class ReadReservations:
+    """What `reserved` held when each variant object was read in this unit of work.
+
+    `save` writes only if the row still holds that value, so a writer working from a
+    stale read (another transaction reserved or released in between) is refused rather
+    than overwriting the other's change. Kept per object, not per id: a later re-read of
+    the same row says nothing about what an earlier copy was based on.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[ServiceVariant, int] = {}
+
+    def remember(self, variant: ServiceVariant) -> ServiceVariant:
+        self._seen[variant] = variant.reserved
+        return variant
+
+    def read_value(self, variant: ServiceVariant) -> int | None:
+        return self._seen.get(variant)
+
+
+def _variant(row: sa.Row[Any]) -> ServiceVariant:
+    return ServiceVariant(
+        id=row.id,
+        service_id=row.service_id,
+        name=row.name,
+        # Variants are priced in taka only: the table has no currency column.
+        price=Money(row.price, BDT),
+        estimated_minutes=row.estimated_minutes,
+        stock=row.stock,
+        reserved=row.reserved,
+        is_active=row.is_active,
+    )
+
+
+def _variant_values(variant: ServiceVariant) -> dict[str, Any]:
+    if variant.price.currency != BDT:
+        raise ValueError(f"variants are priced in {BDT}, not {variant.price.currency}")
+    return {
+        "service_id": variant.service_id,
+        "name": variant.name,
+        "price": variant.price.amount,
+        "estimated_minutes": variant.estimated_minutes,
+        "stock": variant.stock,
+        "reserved": variant.reserved,
+        "is_active": variant.is_active,
+    }
+
+
+def _service(row: sa.Row[Any], variants: Sequence[ServiceVariant] = ()) -> Service:
+    return Service(
+        id=row.id,
+        vendor_id=row.vendor_id,
+        name=row.name,
+        description=row.description,
+        is_active=row.is_active,
+        created_at=row.created_at,
+        variants=list(variants),
+    )
+
+
+def _service_values(service: Service) -> dict[str, Any]:
+    return {
+        "vendor_id": service.vendor_id,
+        "name": service.name,
+        "description": service.description,
+        "is_active": service.is_active,
+        "created_at": service.created_at,
+    }
+
+
+def _has_active_variant(*conditions: sa.ColumnElement[bool]) -> sa.Exists:
+    v = service_variants
+    return sa.exists().where(v.c.service_id == services.c.id, v.c.is_active, *conditions)
+
+
+# The cheapest active variant's price; NULL for a service without one.
+_cheapest = (
+    sa.select(sa.func.min(service_variants.c.price))
+    .where(service_variants.c.service_id == services.c.id, service_variants.c.is_active)
+    .correlate(services)
+    .scalar_subquery()
+)
+
+_ORDERINGS: dict[CatalogSort, list[sa.ColumnElement[Any]]] = {
+    CatalogSort.PRICE: [_cheapest.asc().nulls_last(), services.c.id],
+    CatalogSort.PRICE_DESC: [_cheapest.desc().nulls_last(), services.c.id],
+    CatalogSort.NAME: [sa.func.lower(services.c.name), services.c.id],
+    CatalogSort.NEWEST: [services.c.created_at.desc(), services.c.id],
+}
+
+
+class SqlServiceRepository(SqlRepository):
+    def __init__(self, connection: sa.Connection, reads: ReadReservations) -> None:
+        super().__init__(connection)
+        self._reads = reads
+
+    def add(self, service: Service) -> None:
+        result = self._execute(sa.insert(services).values(_service_values(service)))
+        service.id = inserted_id(result)
+
+    def get(self, service_id: int) -> Service | None:
+        row = self._execute(sa.select(services).where(services.c.id == service_id)).first()
+        if row is None:
+            return None
+        variants = self._execute(
+            sa.select(service_variants)
+            .where(service_variants.c.service_id == service_id)
+            .order_by(service_variants.c.id)
+        )
+        return _service(row, [self._reads.remember(_variant(v)) for v in variants])
+
+    def save(self, service: Service) -> None:
+        self._execute(
+            sa.update(services).where(services.c.id == service.id).values(_service_values(service))
+        )
+
+    def search(self, query: CatalogQuery) -> Page[Service]:
+        v = service_variants
+        conditions: list[sa.ColumnElement[bool]] = [
+            services.c.is_active,
+            vendor_profiles.c.is_active,
+        ]
+        if query.vendor_id is not None:
+            conditions.append(services.c.vendor_id == query.vendor_id)
+        text = (query.text or "").strip()
+        if text:
+            # autoescape: a `%` or `_` the client typed is matched literally.
+            conditions.append(
+                sa.or_(
+                    services.c.name.icontains(text, autoescape=True),
+                    services.c.description.icontains(text, autoescape=True),
+                )
+            )
+        if query.min_price is not None or query.max_price is not None:
+            in_range: list[sa.ColumnElement[bool]] = []
+            if query.min_price is not None:
+                in_range.append(v.c.price >= query.min_price)
+            if query.max_price is not None:
+                in_range.append(v.c.price <= query.max_price)
+            conditions.append(_has_active_variant(*in_range))
+        if query.available_only:
+            conditions.append(_has_active_variant(v.c.reserved < v.c.stock))
+
+        found = (
+            sa.select(services)
+            .join(vendor_profiles, vendor_profiles.c.id == services.c.vendor_id)
+            .where(*conditions)
+        )
+        page = self._page(found, _ORDERINGS[query.sort], query.page, _service)
+        self._attach_active_variants(page.items)
+        return page
+
+    def _attach_active_variants(self, found: Sequence[Service]) -> None:
+        """Loads the variants of a whole page in one query."""
+        by_id = {service.id: service for service in found}
+        if not by_id:
+            return
+        rows = self._execute(
+            sa.select(service_variants)
+            .where(service_variants.c.service_id.in_(by_id), service_variants.c.is_active)
+            .order_by(service_variants.c.service_id, service_variants.c.id)
+        )
+        for row in rows:
+            by_id[row.service_id].variants.append(self._reads.remember(_variant(row)))
+
+
+class SqlVariantRepository(SqlRepository):
+    def __init__(self, connection: sa.Connection, reads: ReadReservations) -> None:
+        super().__init__(connection)
+        self._reads = reads
+
+    def add(self, variant: ServiceVariant) -> None:
+        result = self._execute(sa.insert(service_variants).values(_variant_values(variant)))
+        variant.id = inserted_id(result)
+        self._reads.remember(variant)
+
+    def get(self, variant_id: int) -> ServiceVariant | None:
+        return self._load(sa.select(service_variants).where(service_variants.c.id == variant_id))
+
+    def get_for_update(self, variant_id: int) -> ServiceVariant | None:
+        if is_sqlite(self._connection):
+            # SQLite has no row locks and ignores FOR UPDATE. A no-op write takes its
+            # database-wide write lock now (waiting for the current writer, if any) and
+            # holds it until this transaction ends, which is what the port promises.
+            # Done first, the read below also sees the latest committed row.
+            self._execute(
+                sa.update(service_variants)
+                .where(service_variants.c.id == variant_id)
+                .values(reserved=service_variants.c.reserved)
+            )
+        return self._load(
+            sa.select(service_variants).where(service_variants.c.id == variant_id).with_for_update()
+        )
+
+    def save(self, variant: ServiceVariant) -> None:
+        statement = (
+            sa.update(service_variants)
+            .where(service_variants.c.id == variant.id)
+            .values(_variant_values(variant))
+        )
+        read = self._reads.read_value(variant)
+        if read is not None:
+            # Compare-and-set on what this copy was based on: under a row lock it always
+            # matches; without one (a plain `get`) it refuses a write over someone else's.
+            statement = statement.where(service_variants.c.reserved == read)
+        if self._execute(statement).rowcount != 1:
+            raise ConcurrentUpdate()
+        self._reads.remember(variant)
+
+    def _load(self, query: sa.Select[Any]) -> ServiceVariant | None:
+        row = self._execute(query).first()
+        return self._reads.remember(_variant(row)) if row else None

@@ -1,0 +1,197 @@
+"""Payment attempts and the gateway notices about them."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from marketlink.adapters.sqlalchemy.db_errors import is_unique_violation
+from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository
+from marketlink.adapters.sqlalchemy.tables import gateway_notices, payments, repair_orders
+from marketlink.application.ports import Page, PageRequest
+from marketlink.domain.money import Money
+from marketlink.domain.orders import OrderStatus
+from marketlink.domain.payments import (
+    NoticeResult,
+    Payment,
+    PaymentFlag,
+    PaymentStatus,
+    RecordedNotice,
+    RefundStatus,
+)
+
+
+def _payment(row: sa.Row[Any]) -> Payment:
+    return Payment(
+        tran_id=row.tran_id,
+        order_id=row.order_id,
+        amount=Money(row.amount, row.currency),
+        status=PaymentStatus(row.status),
+        session_key=row.session_key,
+        gateway_url=row.gateway_url,
+        val_id=row.val_id,
+        bank_tran_id=row.bank_tran_id,
+        card_type=row.card_type,
+        card_no=row.card_no,
+        risk_level=row.risk_level,
+        flag=PaymentFlag(row.flag) if row.flag else None,
+        refund_status=RefundStatus(row.refund_status) if row.refund_status else None,
+        refund_ref_id=row.refund_ref_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _payment_values(payment: Payment) -> dict[str, Any]:
+    return {
+        "order_id": payment.order_id,
+        "amount": payment.amount.amount,
+        "currency": payment.amount.currency,
+        "status": payment.status.value,
+        "session_key": payment.session_key,
+        "gateway_url": payment.gateway_url,
+        "val_id": payment.val_id,
+        "bank_tran_id": payment.bank_tran_id,
+        "card_type": payment.card_type,
+        "card_no": payment.card_no,
+        "risk_level": payment.risk_level,
+        "flag": payment.flag.value if payment.flag else None,
+        "refund_status": payment.refund_status.value if payment.refund_status else None,
+        "refund_ref_id": payment.refund_ref_id,
+        "created_at": payment.created_at,
+        "updated_at": payment.updated_at,
+    }
+
+
+def _notice(row: sa.Row[Any]) -> RecordedNotice:
+    return RecordedNotice(
+        key=row.key,
+        tran_id=row.tran_id,
+        received_at=row.received_at,
+        status=row.status,
+        result=NoticeResult(row.result),
+        reason=row.reason,
+        source=row.source,
+    )
+
+
+_NEWEST_FIRST = [payments.c.created_at.desc(), payments.c.tran_id]
+_OLDEST_FIRST = [payments.c.created_at, payments.c.tran_id]
+
+
+class SqlPaymentRepository(SqlRepository):
+    def add(self, payment: Payment) -> None:
+        self._execute(
+            sa.insert(payments).values(tran_id=payment.tran_id, **_payment_values(payment))
+        )
+
+    def get(self, tran_id: str) -> Payment | None:
+        row = self._execute(sa.select(payments).where(payments.c.tran_id == tran_id)).first()
+        return _payment(row) if row else None
+
+    def save(self, payment: Payment) -> None:
+        self._execute(
+            sa.update(payments)
+            .where(payments.c.tran_id == payment.tran_id)
+            .values(_payment_values(payment))
+        )
+
+    def open_for_order(self, order_id: uuid.UUID) -> Payment | None:
+        row = self._execute(
+            sa.select(payments)
+            .where(
+                payments.c.order_id == order_id,
+                payments.c.status == PaymentStatus.INITIATED.value,
+                payments.c.flag.is_(None),
+            )
+            .order_by(*_NEWEST_FIRST)
+            .limit(1)
+        ).first()
+        return _payment(row) if row else None
+
+    def for_order(self, order_id: uuid.UUID) -> list[Payment]:
+        rows = self._execute(
+            sa.select(payments).where(payments.c.order_id == order_id).order_by(*_NEWEST_FIRST)
+        )
+        found = [_payment(row) for row in rows]
+        self._attach_notices(found)
+        return found
+
+    def notice_seen(self, key: str) -> bool:
+        query = sa.select(gateway_notices.c.id).where(gateway_notices.c.key == key)
+        return self._execute(query).first() is not None
+
+    def record_notice(self, notice: RecordedNotice) -> bool:
+        try:
+            # A savepoint: a duplicate must leave the caller's transaction usable.
+            with self._connection.begin_nested():
+                self._execute(
+                    sa.insert(gateway_notices).values(
+                        key=notice.key,
+                        tran_id=notice.tran_id,
+                        received_at=notice.received_at,
+                        status=notice.status,
+                        result=notice.result.value,
+                        reason=notice.reason,
+                        source=notice.source,
+                    )
+                )
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                return False
+            raise
+        return True
+
+    def flagged(self, flag: str | None, page: PageRequest) -> Page[Payment]:
+        query = sa.select(payments)
+        if flag is None:
+            query = query.where(payments.c.flag.is_not(None))
+        else:
+            query = query.where(payments.c.flag == flag)
+        return self._page(query, _NEWEST_FIRST, page, _payment)
+
+    def awaiting_notice(self, older_than: datetime, limit: int) -> list[Payment]:
+        """Open gateway sessions whose notice never came, for orders still waiting on them."""
+        rows = self._execute(
+            sa.select(payments)
+            .join(repair_orders, repair_orders.c.id == payments.c.order_id)
+            .where(
+                payments.c.status == PaymentStatus.INITIATED.value,
+                payments.c.session_key != "",
+                payments.c.created_at < older_than,
+                repair_orders.c.status == OrderStatus.PENDING.value,
+            )
+            .order_by(*_OLDEST_FIRST)
+            .limit(limit)
+        )
+        return [_payment(row) for row in rows]
+
+    def refunds_pending(self, limit: int) -> list[Payment]:
+        rows = self._execute(
+            sa.select(payments)
+            .where(payments.c.refund_status == RefundStatus.PENDING.value)
+            .order_by(payments.c.updated_at, payments.c.tran_id)
+            .limit(limit)
+        )
+        return [_payment(row) for row in rows]
+
+    def _attach_notices(self, found: Sequence[Payment]) -> None:
+        """Every payment's notices, oldest first, in one query."""
+        if not found:
+            return
+        rows = self._execute(
+            sa.select(gateway_notices)
+            .where(gateway_notices.c.tran_id.in_([p.tran_id for p in found]))
+            .order_by(gateway_notices.c.received_at, gateway_notices.c.id)
+        )
+        by_tran_id: defaultdict[str, list[RecordedNotice]] = defaultdict(list)
+        for row in rows:
+            by_tran_id[row.tran_id].append(_notice(row))
+        for payment in found:
+            payment.notices = by_tran_id[payment.tran_id]

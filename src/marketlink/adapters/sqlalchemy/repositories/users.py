@@ -1,0 +1,138 @@
+"""Users and vendor profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from marketlink.adapters.sqlalchemy.db_errors import is_unique_violation
+from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, inserted_id
+from marketlink.adapters.sqlalchemy.tables import users, vendor_profiles
+from marketlink.application.errors import EmailTaken, VendorProfileExists
+from marketlink.application.ports import Page, PageRequest
+from marketlink.domain.users import Role, User, VendorProfile
+
+
+def _user(row: sa.Row[Any]) -> User:
+    return User(
+        id=row.id,
+        email=row.email,
+        password_hash=row.password_hash,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        phone_number=row.phone_number,
+        role=Role(row.role),
+        is_active=row.is_active,
+        date_joined=row.date_joined,
+    )
+
+
+def _user_values(user: User) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "password_hash": user.password_hash,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "phone_number": user.phone_number,
+        "role": user.role.value,
+        "is_active": user.is_active,
+        "date_joined": user.date_joined,
+    }
+
+
+class SqlUserRepository(SqlRepository):
+    def add(self, user: User) -> None:
+        # The unique constraint, not a prior lookup, is what keeps two registrations
+        # racing for one email apart.
+        user.email = User.normalize_email(user.email)
+        try:
+            # A savepoint: the failed INSERT must not doom the caller's transaction.
+            with self._connection.begin_nested():
+                result = self._execute(sa.insert(users).values(_user_values(user)))
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise EmailTaken() from exc
+            raise
+        user.id = inserted_id(result)
+
+    def get(self, user_id: int) -> User | None:
+        row = self._execute(sa.select(users).where(users.c.id == user_id)).first()
+        return _user(row) if row else None
+
+    def get_by_email(self, email: str) -> User | None:
+        query = sa.select(users).where(users.c.email == User.normalize_email(email))
+        row = self._execute(query).first()
+        return _user(row) if row else None
+
+    def save(self, user: User) -> None:
+        user.email = User.normalize_email(user.email)
+        try:
+            with self._connection.begin_nested():
+                self._execute(
+                    sa.update(users).where(users.c.id == user.id).values(_user_values(user))
+                )
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise EmailTaken() from exc
+            raise
+
+    def list(self, page: PageRequest) -> Page[User]:
+        return self._page(sa.select(users), [users.c.id], page, _user)
+
+
+def _vendor(row: sa.Row[Any]) -> VendorProfile:
+    return VendorProfile(
+        id=row.id,
+        user_id=row.user_id,
+        business_name=row.business_name,
+        address=row.address,
+        is_active=row.is_active,
+        created_at=row.created_at,
+    )
+
+
+def _vendor_values(vendor: VendorProfile) -> dict[str, Any]:
+    return {
+        "user_id": vendor.user_id,
+        "business_name": vendor.business_name,
+        "address": vendor.address,
+        "is_active": vendor.is_active,
+        "created_at": vendor.created_at,
+    }
+
+
+class SqlVendorRepository(SqlRepository):
+    def add(self, vendor: VendorProfile) -> None:
+        try:
+            with self._connection.begin_nested():
+                result = self._execute(sa.insert(vendor_profiles).values(_vendor_values(vendor)))
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise VendorProfileExists() from exc
+            raise
+        vendor.id = inserted_id(result)
+
+    def get(self, vendor_id: int) -> VendorProfile | None:
+        query = sa.select(vendor_profiles).where(vendor_profiles.c.id == vendor_id)
+        row = self._execute(query).first()
+        return _vendor(row) if row else None
+
+    def get_by_user(self, user_id: int) -> VendorProfile | None:
+        query = sa.select(vendor_profiles).where(vendor_profiles.c.user_id == user_id)
+        row = self._execute(query).first()
+        return _vendor(row) if row else None
+
+    def save(self, vendor: VendorProfile) -> None:
+        self._execute(
+            sa.update(vendor_profiles)
+            .where(vendor_profiles.c.id == vendor.id)
+            .values(_vendor_values(vendor))
+        )
+
+    def list(self, page: PageRequest, *, active_only: bool = True) -> Page[VendorProfile]:
+        query = sa.select(vendor_profiles)
+        if active_only:
+            query = query.where(vendor_profiles.c.is_active)
+        return self._page(query, [vendor_profiles.c.id], page, _vendor)

@@ -1,0 +1,76 @@
+"""Engines: SQLite set up for concurrent use, PostgreSQL reached through psycopg 3."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from marketlink.adapters.sqlalchemy.engine import create_engine_for, database_url
+from marketlink.adapters.sqlalchemy.tables import services
+from tests.integration.conftest import T0
+
+pytestmark = pytest.mark.integration
+
+
+def test_sqlite_connections_enforce_foreign_keys_and_use_wal(sqlite_url):
+    engine = create_engine_for(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            pragma = connection.exec_driver_sql
+            assert pragma("PRAGMA foreign_keys").scalar_one() == 1
+            assert pragma("PRAGMA journal_mode").scalar_one() == "wal"
+            assert pragma("PRAGMA busy_timeout").scalar_one() == 30_000
+    finally:
+        engine.dispose()
+
+
+def test_foreign_keys_are_enforced(clean_engine):
+    with pytest.raises(IntegrityError), clean_engine.begin() as connection:
+        connection.execute(
+            sa.insert(services).values(
+                vendor_id=10**9, name="x", description="", is_active=True, created_at=T0
+            )
+        )
+
+
+def test_an_engine_does_not_create_a_missing_sqlite_folder(tmp_path):
+    # A database that cannot be opened must look down, not be replaced by an empty one.
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'missing' / 'db.sqlite'}")
+    try:
+        with pytest.raises(sa.exc.OperationalError), engine.connect():
+            pass
+        assert not (tmp_path / "missing").exists()
+    finally:
+        engine.dispose()
+
+
+def test_an_in_memory_sqlite_database_is_shared_by_every_checkout():
+    engine = create_engine_for("sqlite://")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgres://u:p@db:5432/app", "postgresql://u:p@db:5432/app"],
+)
+def test_plain_postgres_urls_use_psycopg_3(url):
+    assert database_url(url).drivername == "postgresql+psycopg"
+    assert database_url("postgresql+psycopg://db/app").drivername == "postgresql+psycopg"
+
+
+def test_postgres_engines_ping_before_handing_out_a_connection(postgres_url):
+    engine = create_engine_for(postgres_url, pool_size=3)
+    try:
+        assert engine.pool._pre_ping is True
+        assert engine.pool.size() == 3
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
+    finally:
+        engine.dispose()

@@ -1,0 +1,115 @@
+"""The migrated schema is the one tables.py describes, and it enforces the domain's rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from marketlink.adapters.sqlalchemy.migrate import upgrade_database
+from marketlink.adapters.sqlalchemy.tables import metadata, service_variants, users
+from marketlink.domain.users import Role, User
+from tests.integration.conftest import T0, Builder
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_migrated_schema_matches_the_tables_module(engine):
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "target_metadata": metadata}
+        )
+        assert compare_metadata(context, metadata) == []
+
+
+def test_the_migration_creates_every_check_constraint_of_the_tables_module(engine):
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        expected = {c.name for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+        found = {c["name"] for c in inspector.get_check_constraints(table.name)}
+        assert found == expected, table.name
+
+
+def test_upgrading_an_up_to_date_database_changes_nothing(database_url):
+    upgrade_database(database_url)
+    upgrade_database(database_url)
+
+
+def test_upgrade_creates_the_folder_of_a_new_sqlite_file(tmp_path):
+    path = tmp_path / "new" / "folder" / "marketlink.db"
+    upgrade_database(f"sqlite:///{path}")
+    assert path.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "value"),
+    [
+        ("reserved", 3),  # more held than the stock
+        ("reserved", -1),
+        ("stock", 100_001),
+        ("price", 0),
+        ("price", 500_000.01),
+        ("estimated_minutes", 0),
+        ("estimated_minutes", 10_081),
+    ],
+)
+def test_the_database_refuses_variants_that_break_the_capacity_and_price_rules(
+    clean_engine, build: Builder, change, value
+):
+    variant = build.bookable(stock=2)
+    with pytest.raises(IntegrityError), clean_engine.begin() as connection:
+        connection.execute(
+            sa.update(service_variants)
+            .where(service_variants.c.id == variant.id)
+            .values({change: value})
+        )
+
+
+def test_a_stale_writer_that_bypasses_the_domain_is_stopped_by_the_check_constraint(
+    uow, build: Builder
+):
+    variant = build.bookable(stock=1)
+    with uow() as work:
+        loaded = work.variants.get_for_update(variant.id)
+        loaded.reserved = 2  # what a buggy path could write; reserve() would refuse it
+        with pytest.raises(IntegrityError):
+            work.variants.save(loaded)
+
+
+def test_the_database_refuses_an_unknown_role(clean_engine):
+    with pytest.raises(IntegrityError), clean_engine.begin() as connection:
+        connection.execute(
+            sa.insert(users).values(
+                email="root@example.com",
+                password_hash="x",
+                first_name="R",
+                last_name="T",
+                role="superuser",
+                is_active=True,
+                date_joined=T0,
+            )
+        )
+
+
+def test_timestamps_come_back_as_the_same_instant_in_utc(uow, build: Builder):
+    dhaka = timezone(timedelta(hours=6))
+    user = build.user()
+    with uow() as work:
+        stored = work.users.get(user.id)
+        stored.date_joined = datetime(2026, 11, 28, 18, 30, tzinfo=dhaka)
+        work.users.save(stored)
+        work.commit()
+    with uow() as work:
+        joined = work.users.get(user.id).date_joined
+    assert joined.tzinfo is UTC
+    assert joined == datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
+
+
+def test_a_naive_timestamp_is_refused(uow):
+    user = User("naive@example.com", "h", "A", "B", Role.CUSTOMER, datetime(2026, 1, 1))
+    with uow() as work, pytest.raises(StatementError, match="naive"):
+        work.users.add(user)
