@@ -1,0 +1,259 @@
+"""`marketlink`: the one console script (a Flask CLI group).
+
+Configuration problems end the command with their one-line message and exit code 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NoReturn
+
+import click
+from flask.cli import FlaskGroup, NoAppException
+from gunicorn.app.base import BaseApplication
+
+from marketlink.application.actors import Actor
+from marketlink.application.errors import EmailTaken
+from marketlink.application.use_cases.accounts import RegisterUser
+from marketlink.application.use_cases.catalog import NewVariant
+from marketlink.config import ConfigError, Settings
+from marketlink.containers import Container
+from marketlink.domain.errors import DomainError
+from marketlink.domain.money import Money
+from marketlink.domain.users import Role
+from marketlink.entrypoints.http.app import MarketLink, create_app
+
+
+class _ConfigUnusable(NoAppException):
+    """A ConfigError met while FlaskGroup loads the app (e.g. for `--help`)."""
+
+
+def _create_app_for_flask() -> MarketLink:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise _ConfigUnusable(str(exc)) from None
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"marketlink: {message}", err=True)
+    sys.exit(1)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+@contextlib.contextmanager
+def _container() -> Iterator[Container]:
+    """The composition root alone, for commands that need use cases but not the web app."""
+    container = Container(settings=_settings())
+    try:
+        yield container
+    finally:
+        container.engine().dispose()
+
+
+class _MarketLinkGroup(FlaskGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        # Flask's own commands (routes, shell, openapi) load the app through FlaskGroup:
+        # a configuration problem ends them like ours, not with a usage message.
+        try:
+            return super().invoke(ctx)
+        except _ConfigUnusable as exc:
+            _fail(exc.message)
+
+
+cli = _MarketLinkGroup(
+    name="marketlink",
+    help="MarketLink: book local repair shops.",
+    create_app=_create_app_for_flask,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+
+
+# Schema and accounts ----------------------------------------------------------------------
+
+
+@cli.command("migrate", with_appcontext=False)
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    with _container() as container:
+        container.migrate_database()
+    click.echo("database is up to date")
+
+
+@cli.command("create-admin", with_appcontext=False)
+@click.option("--email", prompt=True, help="The admin's email (prompted when omitted).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The admin's password (prompted when omitted).",
+)
+@click.option("--first-name", default="Admin", show_default=True)
+@click.option("--last-name", default="MarketLink", show_default=True)
+def create_admin(email: str, password: str, first_name: str, last_name: str) -> None:
+    """Create an administrator account (the createsuperuser of MarketLink)."""
+    with _container() as container:
+        try:
+            user = container.register()(
+                RegisterUser(email, password, first_name, last_name, Role.ADMIN),
+                allow_admin=True,
+            )
+        except DomainError as exc:
+            _fail(exc.message)
+    click.echo(f"admin {user.email} created (id {user.id})")
+
+
+# Demo data ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DemoAccount:
+    email: str
+    password: str
+    first_name: str
+    last_name: str
+    role: Role
+
+
+DEMO_VENDOR = _DemoAccount(
+    "demo-vendor@example.com", "demo-vendor-password", "Rahim", "Uddin", Role.VENDOR
+)
+DEMO_CUSTOMER = _DemoAccount(
+    "demo-customer@example.com", "demo-customer-password", "Karim", "Hasan", Role.CUSTOMER
+)
+
+# (service, description, [(variant, price, minutes, stock)])
+DEMO_CATALOG: list[tuple[str, str, list[tuple[str, str, int, int]]]] = [
+    (
+        "Brake pad replacement",
+        "New brake pads, discs checked, brake fluid topped up.",
+        [("Front axle", "1500.00", 60, 3), ("Rear axle", "1200.00", 60, 2)],
+    ),
+    (
+        "Oil change",
+        "Engine oil and filter.",
+        [("Mineral oil", "800.00", 30, 4), ("Synthetic oil", "1800.00", 30, 4)],
+    ),
+    (
+        "Full service",
+        "Inspection of 40 points, fluids, filters and a road test.",
+        [("Basic", "2500.00", 180, 1), ("Premium", "4500.00", 240, 1)],
+    ),
+]
+
+
+@cli.command("seed-demo", with_appcontext=False)
+@click.option("--once", is_flag=True, help="Do nothing if the demo vendor exists already.")
+def seed_demo(once: bool) -> None:
+    """A demo vendor with a shop, services and variants, and a demo customer."""
+    with _container() as container:
+        try:
+            vendor = _demo_account(container, DEMO_VENDOR)
+        except EmailTaken:
+            if once:
+                click.echo("demo data exists already; nothing to do")
+                return
+            _fail(f"{DEMO_VENDOR.email} exists already (use --once to skip quietly)")
+        container.create_vendor_profile()(vendor, "Demo Auto Care", "House 12, Road 5, Dhanmondi")
+        for name, description, variants in DEMO_CATALOG:
+            service = container.publish_service()(vendor, name, description)
+            assert service.id is not None
+            for variant, price, minutes, stock in variants:
+                new = NewVariant(variant, Money(Decimal(price)), minutes, stock)
+                container.add_variant()(vendor, service.id, new)
+        with contextlib.suppress(EmailTaken):  # a customer of that name is fine as it is
+            _demo_account(container, DEMO_CUSTOMER)
+    click.echo("demo data created; sign in with:")
+    for demo in (DEMO_VENDOR, DEMO_CUSTOMER):
+        click.echo(f"  {demo.role.value:<8}  {demo.email}  {demo.password}")
+
+
+def _demo_account(container: Container, demo: _DemoAccount) -> Actor:
+    user = container.register()(
+        RegisterUser(demo.email, demo.password, demo.first_name, demo.last_name, demo.role)
+    )
+    assert user.id is not None
+    return Actor(user.id, user.role)
+
+
+# Orders and payments --------------------------------------------------------------------
+# `expire-orders [--every SECONDS]` and `reconcile-payments` belong here, next to the
+# booking and payment use cases they run.
+
+
+# Servers ----------------------------------------------------------------------------------
+
+
+@cli.command("run", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: PORT (8000).")
+def run(host: str, port: int | None) -> None:
+    """The development server (threaded, no reloader)."""
+    settings = _settings()
+    app = create_app(settings)
+    app.run(host=host, port=port or settings.port, threaded=True, use_reloader=False)
+
+
+@cli.command("serve", with_appcontext=False)
+@click.option(
+    "--host",
+    default=None,
+    help="Default: 0.0.0.0 in production, 127.0.0.1 otherwise.",
+)
+def serve(host: str | None) -> None:
+    """The production server: gunicorn, gthread workers, on PORT."""
+    settings = _settings()  # fail fast, before any worker starts
+    bind_host = host or ("0.0.0.0" if settings.is_production else "127.0.0.1")  # noqa: S104
+    _Gunicorn(
+        settings,
+        {
+            "bind": f"{bind_host}:{settings.port}",
+            "workers": settings.workers,
+            "threads": settings.threads,
+            "worker_class": "gthread",
+            "keepalive": 5,
+            "timeout": 60,
+            "graceful_timeout": 30,
+            "accesslog": None,
+            "errorlog": "-",
+            "proc_name": "marketlink",
+            # One shared ~/.gunicorn socket would collide between servers on one machine.
+            "control_socket_disable": True,
+        },
+    ).run()
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """gunicorn run from Python: each worker builds its own app (and engine) after the fork."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            if value is not None:
+                self.cfg.set(key, value)
+
+    def load(self) -> MarketLink:
+        return create_app(self._settings)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="marketlink")
+    except ConfigError as exc:
+        _fail(str(exc))

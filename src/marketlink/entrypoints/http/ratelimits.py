@@ -1,0 +1,78 @@
+"""Failed logins are limited per account and per client address (flask-limiter).
+
+Only failed attempts count (a 401), so a user who signs in fine is never slowed
+down; once an account or an address has failed too often, even the right password
+waits, with 429 and Retry-After.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from marketlink.config import Settings
+from marketlink.entrypoints.http.errors import error_response
+
+FAILED_LOGINS_PER_ACCOUNT = "10 per minute"
+FAILED_LOGINS_PER_ADDRESS = "30 per minute"
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+def _account_key() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(email, str):
+        return "account:?"
+    return f"account:{email.strip().lower()[:254]}"
+
+
+def _address_key() -> str:
+    return f"address:{get_remote_address()}"
+
+
+def limit_failed_logins(app: Flask, settings: Settings, login_endpoint: str) -> Limiter:
+    """Installs the limiter on `app` and limits its login view; RATE_LIMITS=off disables it."""
+    app.config["RATELIMIT_ENABLED"] = settings.rate_limits
+    limiter = Limiter(
+        key_func=_address_key,
+        storage_uri=settings.redis_url or "memory://",
+        # A Redis outage must not lock everybody out: count in memory until it is back.
+        in_memory_fallback_enabled=True,
+        key_prefix="marketlink",
+        headers_enabled=False,
+        enabled=settings.rate_limits,
+    )
+    limiter.init_app(app)
+
+    view: Any = app.view_functions[login_endpoint]
+    view = limiter.limit(FAILED_LOGINS_PER_ACCOUNT, key_func=_account_key, deduct_when=_failed)(
+        view
+    )
+    view = limiter.limit(FAILED_LOGINS_PER_ADDRESS, key_func=_address_key, deduct_when=_failed)(
+        view
+    )
+    app.view_functions[login_endpoint] = view
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many(error: RateLimitExceeded) -> Response:
+        current = limiter.current_limit
+        retry_after = 60
+        if current is not None:
+            window = current.limit.get_expiry()
+            retry_after = max(1, min(window, math.ceil(current.reset_at - time.time())))
+        return error_response(
+            429,
+            "Too many failed attempts; try again later.",
+            error="rate_limited",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    return limiter

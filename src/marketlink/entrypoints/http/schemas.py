@@ -1,0 +1,299 @@
+"""What goes over the wire: marshmallow schemas for request bodies, queries and responses.
+
+JSON bodies refuse unknown fields (422); query strings ignore the pagination and any
+other parameters they do not declare. Money travels as a string with two decimals.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from marketlink.application.ports import CatalogSort
+from marketlink.domain.catalog import MAX_ESTIMATED_MINUTES, MAX_PRICE, MAX_STOCK
+from marketlink.domain.users import Role
+
+NAME_LENGTH = validate.Length(min=1, max=255)
+MAX_ID = 2**63 - 1
+MAX_PAGE = 1_000_000
+MAX_PASSWORD_LENGTH = 1024  # argon2 hashes anything; this only bounds the work per request
+
+
+MONEY_DOC = {"type": "string", "format": "decimal", "example": "1500.00", "description": "BDT"}
+
+# Base schemas ---------------------------------------------------------------------------
+
+
+class JsonSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class QuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+
+# Fields ---------------------------------------------------------------------------------
+
+
+class Text(fields.String):
+    """A string with surrounding whitespace removed, so "   " is not a name."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return str(super()._deserialize(value, attr, data, **kwargs)).strip()
+
+
+class Email(fields.Email):
+    """An email address, surrounding whitespace removed before it is checked."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return str(super()._deserialize(value, attr, data, **kwargs)).strip()
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only (not "yes", 1 or "on")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class QueryBoolean(fields.Boolean):
+    """`true` or `false` in a query string."""
+
+    truthy = {"true"}
+    falsy = {"false"}
+
+
+class Timestamp(fields.DateTime):
+    """ISO 8601 with the timezone, to the second; a naive value is taken as UTC."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        moment: datetime = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.isoformat(timespec="seconds")
+
+
+def has_at_most_two_places(value: Decimal) -> bool:
+    """Exact, without rounding: "1.50" and "1.500" pass, "1.505" does not."""
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        return False
+    extra = -2 - exponent
+    return extra <= 0 or all(digit == 0 for digit in digits[-extra:])
+
+
+def validate_money(value: Decimal) -> None:
+    if not Decimal(0) < value <= MAX_PRICE.amount:
+        raise ma.ValidationError(f"Must be above 0 and at most {MAX_PRICE}.")
+    if not has_at_most_two_places(value):
+        raise ma.ValidationError("Must have at most 2 decimal places.")
+
+
+def validate_price_filter(value: Decimal) -> None:
+    if value < 0:
+        raise ma.ValidationError("Must not be negative.")
+    if not has_at_most_two_places(value):
+        raise ma.ValidationError("Must have at most 2 decimal places.")
+
+
+class MoneyAmount(fields.Decimal):
+    """An input amount of BDT: above 0, at most 500000.00, at most 2 decimals, never rounded."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate_money)
+        kwargs.setdefault("metadata", MONEY_DOC)
+        super().__init__(as_string=True, **kwargs)
+
+
+def strict_int(*, minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(minimum, maximum), **kwargs)
+
+
+# Errors ---------------------------------------------------------------------------------
+
+
+class ErrorOut(ma.Schema):
+    """Every error: flask-smorest's shape plus a stable `error` code for domain errors."""
+
+    code = fields.Integer(metadata={"description": "HTTP status code"})
+    status = fields.String(metadata={"description": "HTTP status name"})
+    message = fields.String(metadata={"description": "What went wrong, for people"})
+    error = fields.String(metadata={"description": "Stable machine-readable code"})
+    errors = fields.Dict(metadata={"description": "Field errors by location"})
+
+
+# Accounts -------------------------------------------------------------------------------
+
+
+class RegisterIn(JsonSchema):
+    email = Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=8, max=MAX_PASSWORD_LENGTH),
+    )
+    first_name = Text(required=True, validate=NAME_LENGTH)
+    last_name = Text(required=True, validate=NAME_LENGTH)
+    phone_number = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    role = fields.String(
+        required=True, validate=validate.OneOf([Role.CUSTOMER.value, Role.VENDOR.value])
+    )
+
+
+class LoginIn(JsonSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=MAX_PASSWORD_LENGTH)
+    )
+
+
+class TokensOut(ma.Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(
+        required=True, metadata={"description": "Seconds until the access token expires"}
+    )
+
+
+class RefreshedOut(ma.Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True)
+
+
+class ProfilePatchIn(JsonSchema):
+    """Names and phone only: role, email and is_active are refused (422)."""
+
+    first_name = Text(validate=NAME_LENGTH)
+    last_name = Text(validate=NAME_LENGTH)
+    phone_number = Text(allow_none=True, validate=validate.Length(max=32))
+
+
+class UserOut(ma.Schema):
+    id = fields.Integer()
+    email = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    phone_number = fields.String(allow_none=True)
+    role = fields.String()
+    is_active = fields.Boolean()
+    date_joined = Timestamp()
+
+
+# Vendors --------------------------------------------------------------------------------
+
+
+class VendorIn(JsonSchema):
+    business_name = Text(required=True, validate=NAME_LENGTH)
+    address = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+class VendorPatchIn(JsonSchema):
+    business_name = Text(validate=NAME_LENGTH)
+    address = Text(validate=validate.Length(min=1, max=500))
+
+
+class VendorOut(ma.Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    business_name = fields.String()
+    address = fields.String()
+    is_active = fields.Boolean()
+    created_at = Timestamp()
+
+
+# Catalog --------------------------------------------------------------------------------
+
+
+class VariantIn(JsonSchema):
+    name = Text(required=True, validate=NAME_LENGTH)
+    price = MoneyAmount(required=True)
+    estimated_minutes = strict_int(minimum=1, maximum=MAX_ESTIMATED_MINUTES, required=True)
+    stock = strict_int(minimum=0, maximum=MAX_STOCK, required=True)
+
+
+class VariantPatchIn(JsonSchema):
+    name = Text(validate=NAME_LENGTH)
+    price = MoneyAmount()
+    estimated_minutes = strict_int(minimum=1, maximum=MAX_ESTIMATED_MINUTES)
+    stock = strict_int(minimum=0, maximum=MAX_STOCK)
+    is_active = StrictBoolean()
+
+
+class VariantOut(ma.Schema):
+    id = fields.Integer()
+    service_id = fields.Integer()
+    name = fields.String()
+    price = fields.Decimal(as_string=True, places=2, attribute="price.amount", metadata=MONEY_DOC)
+    estimated_minutes = fields.Integer()
+    stock = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Integer()
+    is_active = fields.Boolean()
+
+
+class ServiceIn(JsonSchema):
+    name = Text(required=True, validate=NAME_LENGTH)
+    description = Text(load_default="", validate=validate.Length(max=5000))
+
+
+class ServicePatchIn(JsonSchema):
+    name = Text(validate=NAME_LENGTH)
+    description = Text(validate=validate.Length(max=5000))
+    is_active = StrictBoolean()
+
+
+class ServiceOut(ma.Schema):
+    id = fields.Integer()
+    vendor_id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    is_active = fields.Boolean()
+    created_at = Timestamp()
+    variants = fields.List(fields.Nested(VariantOut))
+
+
+class VendorDetailOut(VendorOut):
+    services = fields.List(fields.Nested(ServiceOut))
+
+
+class ServiceQuery(QuerySchema):
+    vendor_id = fields.Integer(validate=validate.Range(1, MAX_ID))
+    q = fields.String(
+        validate=validate.Length(max=255),
+        metadata={"description": "Name or description contains this (case-insensitive)"},
+    )
+    min_price = fields.Decimal(validate=validate_price_filter)
+    max_price = fields.Decimal(validate=validate_price_filter)
+    available = QueryBoolean(metadata={"description": "true: only services with a free slot"})
+    sort = fields.String(
+        load_default=CatalogSort.NEWEST.value,
+        validate=validate.OneOf([s.value for s in CatalogSort]),
+    )
+
+    @ma.validates_schema
+    def _price_range(self, data: dict[str, Any], **kwargs: Any) -> None:
+        low, high = data.get("min_price"), data.get("max_price")
+        if low is not None and high is not None and low > high:
+            raise ma.ValidationError("Must not be above max_price.", "min_price")
+
+
+class PageQuery(QuerySchema):
+    """Pagination: `page_size` above the maximum is capped, not refused."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
+    page_size = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1),
+        metadata={"description": "Items per page; values above 100 are capped at 100"},
+    )

@@ -1,0 +1,155 @@
+"""The `marketlink` command line, run in-process against a temporary SQLite database."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from marketlink.config import Settings
+from marketlink.containers import Container
+from marketlink.entrypoints.cli import DEMO_CUSTOMER, DEMO_VENDOR, cli
+from marketlink.entrypoints.http.app import create_app
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "MARKETLINK_INSTANCE_DIR": str(tmp_path / "instance"),
+        "MARKETLINK_ENV": "development",
+        "REDIS_URL": "",
+        "SECRET_KEY": "",
+        "JWT_SECRET_KEY": "",
+    }
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def invoke(runner, env, *args, **kwargs):
+    return runner.invoke(cli, list(args), env=env, catch_exceptions=False, **kwargs)
+
+
+@pytest.fixture
+def migrated(runner, env):
+    result = invoke(runner, env, "migrate")
+    assert result.exit_code == 0, result.output
+    return env
+
+
+@pytest.fixture
+def client_for(monkeypatch):
+    apps = []
+
+    def make(env):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        container = Container(settings=Settings.from_env())
+        apps.append(container)
+        return create_app(container=container).test_client()
+
+    yield make
+    for container in apps:
+        container.unwire()
+        container.engine().dispose()
+
+
+def login(client, email, password):
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password})
+
+
+def test_migrate_then_the_app_is_ready(migrated, client_for):
+    assert client_for(migrated).get("/readyz").status_code == 200
+
+
+def test_create_admin(runner, migrated, client_for):
+    result = invoke(
+        runner, migrated, "create-admin", "--email", "root@example.com", "--password", "s3cret-pass"
+    )
+    assert result.exit_code == 0, result.output
+    client = client_for(migrated)
+    response = login(client, "root@example.com", "s3cret-pass")
+    assert response.status_code == 200
+    token = response.json["access_token"]
+    me = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json["role"] == "admin"
+
+
+def test_create_admin_prompts_for_what_is_missing(runner, migrated, client_for):
+    result = invoke(
+        runner, migrated, "create-admin", input="root@example.com\nlong-password\nlong-password\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert login(client_for(migrated), "root@example.com", "long-password").status_code == 200
+
+
+def test_create_admin_refuses_a_short_password(runner, migrated):
+    result = runner.invoke(
+        cli, ["create-admin", "--email", "a@example.com", "--password", "short"], env=migrated
+    )
+    assert result.exit_code == 1
+    assert "at least 8" in result.output
+
+
+def test_seed_demo_and_once(runner, migrated, client_for):
+    first = invoke(runner, migrated, "seed-demo")
+    assert first.exit_code == 0, first.output
+    assert DEMO_VENDOR.email in first.output and DEMO_VENDOR.password in first.output
+    assert DEMO_CUSTOMER.email in first.output and DEMO_CUSTOMER.password in first.output
+
+    again = invoke(runner, migrated, "seed-demo", "--once")
+    assert again.exit_code == 0
+    assert "nothing to do" in again.output
+
+    client = client_for(migrated)
+    services = client.get(
+        "/api/v1/services?q=brake&min_price=100&max_price=2000&available=true&sort=price"
+    )
+    assert len(services.json) == 1
+    assert json.loads(services.headers["X-Pagination"])["total"] == 1
+    prices = [v["price"] for v in services.json[0]["variants"]]
+    assert prices and all(100 <= float(p) <= 2000 for p in prices)
+    assert len(client.get("/api/v1/services").json) == 3
+    for demo in (DEMO_VENDOR, DEMO_CUSTOMER):
+        assert login(client, demo.email, demo.password).status_code == 200
+
+
+def test_seed_demo_twice_without_once_fails_clearly(runner, migrated):
+    assert invoke(runner, migrated, "seed-demo").exit_code == 0
+    result = runner.invoke(cli, ["seed-demo"], env=migrated)
+    assert result.exit_code == 1
+    assert "exists already" in result.output
+
+
+def test_a_config_error_is_one_line_and_exit_code_1(runner, env):
+    result = runner.invoke(cli, ["migrate"], env={**env, "MARKETLINK_ENV": "production"})
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "marketlink: SECRET_KEY and JWT_SECRET_KEY must be set when MARKETLINK_ENV=production"
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_flasks_own_commands_end_the_same_way(runner, env):
+    result = runner.invoke(cli, ["routes"], env={**env, "MARKETLINK_ENV": "production"})
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "marketlink: SECRET_KEY and JWT_SECRET_KEY must be set when MARKETLINK_ENV=production"
+    ]
+
+
+def test_an_invalid_number_is_a_config_error(runner, env):
+    result = runner.invoke(cli, ["serve"], env={**env, "PORT": "http"})
+    assert result.exit_code == 1
+    assert "PORT must be a whole number" in result.output
+
+
+def test_help_lists_the_commands(runner, env):
+    result = invoke(runner, env, "--help")
+    assert result.exit_code == 0
+    for command in ("migrate", "create-admin", "seed-demo", "run", "serve"):
+        assert command in result.output

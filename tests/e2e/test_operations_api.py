@@ -1,0 +1,149 @@
+"""Operations: health, readiness, the API description, and errors that never leak."""
+
+import re
+from dataclasses import replace
+
+import pytest
+from dependency_injector import providers
+
+from marketlink.application.use_cases.accounts import Register
+from marketlink.config import ConfigError
+from marketlink.containers import Container
+from marketlink.entrypoints.http.app import create_app
+from tests.e2e.conftest import assert_error
+
+pytestmark = pytest.mark.e2e
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+
+
+def test_readyz_checks_the_database(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "checks": {"database": "ok"}}
+
+
+def _ready(settings):
+    container = Container(settings=settings)
+    app = create_app(container=container)
+    try:
+        return app.test_client().get("/readyz")
+    finally:
+        container.unwire()
+        container.engine().dispose()
+
+
+def test_readyz_names_the_database_when_it_is_down(settings, tmp_path):
+    missing = tmp_path / "no-such-folder" / "db.sqlite"
+    response = _ready(replace(settings, database_url=f"sqlite:///{missing}"))
+    body = assert_error(response, 503, "not_ready")
+    assert "database" in body["message"]
+    assert body["checks"] == {"database": "down"}
+
+
+def test_readyz_names_redis_when_it_is_down(settings):
+    response = _ready(replace(settings, redis_url="redis://127.0.0.1:1/0"))
+    body = assert_error(response, 503, "not_ready")
+    assert body["checks"] == {"database": "ok", "redis": "down"}
+    assert "redis" in body["message"]
+
+
+def test_unknown_routes_and_methods_answer_json(client):
+    body = assert_error(client.get("/api/v1/nothing-here"), 404, "not_found")
+    assert "<" not in body["message"]
+    assert_error(client.get("/"), 404)
+    response = client.put("/api/v1/services")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_an_unexpected_error_is_a_json_500_without_details(app, client, api, container):
+    user = api.account()
+
+    def broken(actor):
+        raise RuntimeError("secret internals: /etc/passwd")
+
+    with container.get_profile.override(providers.Object(broken)):
+        response = client.get("/api/v1/users/me", headers=user.headers)
+    body = assert_error(response, 500, "internal_error")
+    text = response.get_data(as_text=True)
+    assert "secret internals" not in text
+    assert "Traceback" not in text
+    assert set(body) == {"code", "status", "message", "error"}
+
+
+def test_views_get_this_apps_container(app, container, api):
+    """Wiring is process-global: the views must resolve providers of *this* container."""
+    calls = []
+
+    class Spy(Register):
+        def __call__(self, cmd, *, allow_admin=False):
+            calls.append(cmd.email)
+            return super().__call__(cmd, allow_admin=allow_admin)
+
+    with container.register.override(
+        providers.Factory(Spy, container.uow, container.password_hasher, container.clock)
+    ):
+        api.register(email="spy@example.com")
+    assert calls == ["spy@example.com"]
+    assert isinstance(container.register(), Register)
+
+
+def test_an_oversized_body_answers_json(client):
+    body = '{"email": "' + "x" * (2 * 1024 * 1024) + '"}'
+    response = client.post("/api/v1/auth/login", data=body, content_type="application/json")
+    assert_error(response, 413)
+
+
+def test_openapi_describes_the_api(client):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    spec = response.json
+    assert spec["openapi"].startswith("3.")
+    for path in (
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/users/me",
+        "/api/v1/vendors/me",
+        "/api/v1/vendors",
+        "/api/v1/vendors/{vendor_id}",
+        "/api/v1/services",
+        "/api/v1/services/{service_id}",
+        "/api/v1/services/{service_id}/variants",
+        "/api/v1/variants/{variant_id}",
+        "/healthz",
+        "/readyz",
+    ):
+        assert path in spec["paths"], path
+    patch = spec["paths"]["/api/v1/variants/{variant_id}"]["patch"]
+    assert {"401", "403", "404", "409", "422"} <= set(patch["responses"])
+    assert patch["security"] == [{"bearerAuth": []}]
+    assert "error" in spec["components"]["schemas"]["ErrorOut"]["properties"]
+
+
+def test_swagger_ui_is_served_with_local_assets(client):
+    page = client.get("/swagger/")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert len(assets) >= 3
+    for asset in assets:
+        assert asset.startswith("/"), f"{asset} is not served by this app"
+        assert client.get(asset).status_code == 200, asset
+    assert "/openapi.json" in html
+
+
+def test_production_without_secrets_does_not_start(monkeypatch, tmp_path):
+    monkeypatch.setenv("MARKETLINK_ENV", "production")
+    monkeypatch.setenv("MARKETLINK_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY and JWT_SECRET_KEY must be set"):
+        create_app()
