@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 from marketlink.adapters.clock import SystemClock
 from marketlink.adapters.local_lock import InProcessLock
 from marketlink.adapters.passwords import Argon2PasswordHasher
+from marketlink.adapters.pay_links import SignedPayLinks
 from marketlink.adapters.readiness import readiness_probes
 from marketlink.adapters.redis_blocklist import RedisTokenBlocklist
 from marketlink.adapters.redis_lock import RedisLock
@@ -22,8 +23,14 @@ from marketlink.adapters.sqlalchemy.engine import create_engine_for
 from marketlink.adapters.sqlalchemy.idempotency import SqlIdempotencyStore
 from marketlink.adapters.sqlalchemy.migrate import upgrade_database
 from marketlink.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
-from marketlink.application.use_cases import accounts, catalog, vendors
+from marketlink.adapters.sslcommerz.client import SslCommerzGateway
+from marketlink.adapters.sslcommerz.sandbox import SqlSandboxStore, create_sandbox_blueprint
+from marketlink.application.use_cases import accounts, catalog, orders, payments, vendors
 from marketlink.config import Settings
+
+# A pay link stays valid as long as the reservation it pays for, and a little more, so a
+# customer who opens it at the last second still reaches the gateway (which then decides).
+PAY_LINK_GRACE_SECONDS = 300
 
 REDIS = "redis"
 LOCAL = "local"
@@ -32,6 +39,30 @@ LOCAL = "local"
 def _backend(settings: Settings) -> str:
     """Which backend the Redis-or-local ports use: Redis whenever REDIS_URL is set."""
     return REDIS if settings.redis_url else LOCAL
+
+
+def _booking_policy(settings: Settings) -> orders.BookingPolicy:
+    return orders.BookingPolicy(
+        reservation_ttl_seconds=settings.reservation_ttl_seconds,
+        max_unpaid_orders=settings.max_unpaid_orders,
+    )
+
+
+def _pay_links(settings: Settings) -> SignedPayLinks:
+    return SignedPayLinks(
+        settings.secret_key,
+        settings.public_base_url,
+        settings.reservation_ttl_seconds + PAY_LINK_GRACE_SECONDS,
+    )
+
+
+def _gateway(settings: Settings) -> SslCommerzGateway:
+    return SslCommerzGateway(
+        settings.sslcommerz_base_url,
+        settings.gateway_store_id,
+        settings.gateway_store_password,
+        settings.webhook_secret,
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -88,6 +119,25 @@ class Container(containers.DeclarativeContainer):
 
     readiness_probes = providers.Callable(readiness_probes, engine, redis_client)
 
+    pay_links = providers.ThreadSafeSingleton(_pay_links, settings)
+
+    gateway = providers.ThreadSafeSingleton(_gateway, settings)
+
+    callback_urls = providers.Callable(
+        payments.CallbackUrls.under, settings.provided.public_base_url
+    )
+
+    # The offline gateway (settings.use_sandbox): its routes, on its own tables.
+    sandbox_store = providers.ThreadSafeSingleton(SqlSandboxStore, engine)
+    sandbox_blueprint = providers.Factory(
+        create_sandbox_blueprint,
+        sandbox_store,
+        store_id=settings.provided.gateway_store_id,
+        store_password=settings.provided.gateway_store_password,
+    )
+
+    booking_policy = providers.Callable(_booking_policy, settings)
+
     # Use cases --------------------------------------------------------------------------
 
     # Accounts
@@ -118,4 +168,27 @@ class Container(containers.DeclarativeContainer):
     get_service = providers.Factory(catalog.GetService, uow)
     get_variant = providers.Factory(catalog.GetVariant, uow)
 
-    # Orders and payments: added with the booking and payment entrypoints.
+    # Payments (before orders: cancelling a paid order requests its refund)
+    refunds = providers.Factory(payments.Refunds, uow, gateway, clock)
+    start_payment = providers.Factory(payments.StartPayment, uow, gateway, clock, callback_urls)
+    settle_payment = providers.Factory(payments.SettlePayment, uow, gateway, clock, refunds)
+    handle_gateway_notice = providers.Factory(payments.HandleGatewayNotice, gateway, settle_payment)
+    confirm_from_return = providers.Factory(payments.ConfirmFromReturn, uow, settle_payment)
+    reconcile_payments = providers.Factory(
+        payments.ReconcilePayments, uow, gateway, clock, settle_payment, refunds
+    )
+    get_order_payments = providers.Factory(payments.GetOrderPayments, uow)
+    list_flagged_payments = providers.Factory(payments.ListFlaggedPayments, uow)
+    accept_payment = providers.Factory(payments.AcceptPayment, uow, clock, refunds)
+    refund_payment = providers.Factory(payments.RefundPayment, uow, clock, refunds)
+
+    # Orders
+    place_order = providers.Factory(orders.PlaceOrder, uow, lock, clock, booking_policy)
+    get_order = providers.Factory(orders.GetOrder, uow)
+    list_orders = providers.Factory(orders.ListOrders, uow)
+    get_order_events = providers.Factory(orders.GetOrderEvents, uow)
+    cancel_order = providers.Factory(orders.CancelOrder, uow, clock, refunds)
+    start_work = providers.Factory(orders.StartWork, uow, clock)
+    complete_work = providers.Factory(orders.CompleteWork, uow, clock)
+    fail_work = providers.Factory(orders.FailWork, uow, clock, refunds)
+    expire_unpaid_orders = providers.Factory(orders.ExpireUnpaidOrders, uow, clock)
