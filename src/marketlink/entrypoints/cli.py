@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import click
 from flask.cli import FlaskGroup, NoAppException
 from gunicorn.app.base import BaseApplication
+from werkzeug.serving import run_simple
 
 from marketlink.application.actors import Actor
 from marketlink.application.errors import EmailTaken
@@ -203,7 +204,9 @@ def run(host: str, port: int | None) -> None:
     """The development server (threaded, no reloader)."""
     settings = _settings()
     app = create_app(settings)
-    app.run(host=host, port=port or settings.port, threaded=True, use_reloader=False)
+    # werkzeug directly: Flask's app.run() refuses to serve inside a `flask`-style CLI group.
+    # Threaded, so that a gateway call to the sandbox in this same server cannot deadlock.
+    run_simple(host, port or settings.port, app, threaded=True, use_reloader=False)
 
 
 @cli.command("serve", with_appcontext=False)

@@ -1,0 +1,95 @@
+"""`marketlink run` and `marketlink serve` really serve: started as the console script,
+on a free port and a temporary SQLite database, then asked over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+MARKETLINK = shutil.which("marketlink", path=str(Path(sys.executable).parent))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL"}
+    }
+    port = _free_port()
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'server.db'}",
+        MARKETLINK_INSTANCE_DIR=str(tmp_path / "instance"),
+        MARKETLINK_ENV="development",
+        PORT=str(port),
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        WORKERS="2",
+    )
+    assert MARKETLINK, "the marketlink console script is not installed"
+    subprocess.run([MARKETLINK, "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([MARKETLINK, "seed-demo"], env=env, check=True, capture_output=True)
+    return env
+
+
+@contextlib.contextmanager
+def _serving(command: str, env: dict[str, str]) -> Iterator[str]:
+    assert MARKETLINK
+    process = subprocess.Popen(
+        [MARKETLINK, command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = env["PUBLIC_BASE_URL"]
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"`marketlink {command}` exited early:\n{output}")
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"`marketlink {command}` did not answer within 30 s")
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_the_server_lists_the_demo_services(command: str, server_env: dict[str, str]) -> None:
+    with _serving(command, server_env) as base:
+        services = requests.get(f"{base}/api/v1/services", timeout=5)
+        assert services.status_code == 200
+        assert {service["name"] for service in services.json()} >= {"Oil change"}
+        swagger = requests.get(f"{base}/swagger/", timeout=5)
+        assert swagger.status_code == 200
+        assert "swagger" in swagger.text.lower()
