@@ -306,6 +306,8 @@ class FakePaymentRepository:
             for p in self._db.payments.values()
             if p.flag is not None and (flag is None or p.flag == flag)
         ]
+        for p in found:
+            p.notices = [n for n in self._db.notices.values() if n.tran_id == p.tran_id]
         return _page(sorted(found, key=lambda p: p.created_at, reverse=True), page)
 
     def awaiting_notice(self, older_than: datetime, limit: int) -> list[Payment]:

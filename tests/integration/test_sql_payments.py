@@ -160,6 +160,17 @@ def test_flagged_payments_newest_first_by_flag_or_any(uow, build: Builder):
     assert flagged(None, PageRequest(2, 1)) == ([review.tran_id], 2)
 
 
+def test_flagged_payments_come_with_their_notices(uow, build: Builder):
+    order = build.order()
+    held = build.payment(order, flag=PaymentFlag.REVIEW)
+    with uow() as work:
+        work.payments.record_notice(notice(held.tran_id, "k1", minutes=1, reason="high risk"))
+        work.commit()
+    with uow() as work:
+        [found] = work.payments.flagged("review", PageRequest()).items
+    assert [(n.key, n.reason) for n in found.notices] == [("k1", "high risk")]
+
+
 def test_awaiting_notice_finds_old_open_sessions_of_pending_orders(uow, build: Builder):
     pending = build.order()
     cutoff = T0 + timedelta(minutes=10)

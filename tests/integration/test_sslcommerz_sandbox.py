@@ -19,6 +19,7 @@ import pytest
 import requests
 from flask import Flask, Response, jsonify, request
 from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from marketlink.adapters.sslcommerz import signing
@@ -693,3 +694,14 @@ def test_sql_stores_of_several_workers_share_one_database(tmp_path):
     assert [s.outcome for s in first.sessions_for_tran_id("T-1")] == ["VALID"]
     for engine in engines:
         engine.dispose()
+
+
+def test_a_sql_store_touches_its_database_only_when_used(tmp_path):
+    # The app builds its store at startup: it must start even while the database is down.
+    engine = create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'sandbox.db'}")
+    store = SqlSandboxStore(engine)
+    with pytest.raises(OperationalError):
+        store.session("A" * 32)
+    (tmp_path / "no-such-folder").mkdir()
+    assert store.session("A" * 32) is None
+    engine.dispose()

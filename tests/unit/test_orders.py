@@ -222,6 +222,54 @@ def test_losing_the_compare_and_set_is_rejudged_from_the_fresh_status(world, pla
     assert world.uow.db.variants[variant.id].reserved == 0
 
 
+def test_a_write_conflict_is_a_lost_race_rejudged_from_the_fresh_status(world, place, monkeypatch):
+    # SQLite cannot answer "someone else won" with a row count: the loser's stale
+    # transaction may not write at all, and the repository raises ConcurrentUpdate.
+    variant = world.variant(world.vendor(), stock=1)
+    customer = world.user()
+    order = place(customer, variant.id)
+    original = FakeOrderRepository.save_transition
+    attempts = []
+
+    def stale_snapshot(self, order, expected):
+        attempts.append(expected)
+        if len(attempts) == 1:
+            world.uow.db.orders[order.id].status = OrderStatus.CANCELLED
+            world.uow.db.variants[variant.id].reserved = 0
+            raise ConcurrentUpdate()
+        return original(self, order, expected)
+
+    monkeypatch.setattr(FakeOrderRepository, "save_transition", stale_snapshot)
+
+    with pytest.raises(InvalidTransition):
+        CancelOrder(world.uow, world.clock)(customer, order.id)
+    assert attempts == [OrderStatus.PENDING]
+    assert world.uow.db.variants[variant.id].reserved == 0
+
+
+def test_a_write_conflict_that_clears_lets_the_change_through(world, place, monkeypatch):
+    variant = world.variant(world.vendor(), stock=1)
+    customer = world.user()
+    order = place(customer, variant.id)
+    original = FakeOrderRepository.save_transition
+    conflicts = [ConcurrentUpdate()]
+
+    def conflicts_once(self, order, expected):
+        if conflicts:
+            raise conflicts.pop()
+        return original(self, order, expected)
+
+    monkeypatch.setattr(FakeOrderRepository, "save_transition", conflicts_once)
+
+    cancelled = CancelOrder(world.uow, world.clock)(customer, order.id)
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert world.uow.db.variants[variant.id].reserved == 0
+    assert [e.to_status for e in GetOrderEvents(world.uow)(customer, order.id)] == [
+        OrderStatus.PENDING,
+        OrderStatus.CANCELLED,
+    ]
+
+
 def test_a_compare_and_set_that_keeps_losing_gives_up(world, place, monkeypatch):
     variant = world.variant(world.vendor(), stock=1)
     customer = world.user()

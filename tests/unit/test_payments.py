@@ -176,11 +176,21 @@ def test_a_forged_notice_is_refused_and_nothing_is_stored(pay):
         {"tran_id": "X", "status": "PAID"},
         {"tran_id": "X", "status": "VALID"},
         {"tran_id": "X" * 31, "status": "FAILED"},
+        # Bounded, printable ids only: a NUL or an over-long val_id would otherwise reach
+        # PostgreSQL (text cannot hold NUL; the notice key is a varchar(512)) as a 500.
+        {"tran_id": "X\x00", "status": "FAILED"},
+        {"tran_id": "X Y", "status": "FAILED"},
+        {"tran_id": "X", "status": "VALID", "val_id": "V" * 51},
+        {"tran_id": "X", "status": "VALID", "val_id": "V" * 600},
+        {"tran_id": "X", "status": "VALID", "val_id": "V\x00"},
+        {"tran_id": "X", "status": "FAILED", "val_id": "\u00e9t\u00e9"},
     ],
 )
 def test_a_malformed_notice_is_refused(pay, fields):
     with pytest.raises(InvalidNotice):
         pay.notice(fields)
+    assert pay.world.uow.db.notices == {}
+    assert pay.gateway.validate_calls == []
 
 
 def test_a_notice_for_an_unknown_tran_id_is_rejected(pay):
@@ -323,6 +333,18 @@ def test_a_forged_browser_post_to_the_success_page_never_pays(pay):
     outcome = pay.confirm_return(tran_id, "forged-val-id", succeeded=True)
     assert outcome.status == "pending"
     assert pay.order(order.id).status is OrderStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("tran_id", "val_id"),
+    [("ML\x00", "VAL"), ("", "VAL"), ("X" * 31, "VAL"), (None, "V" * 51), (None, "V\x00")],
+)
+def test_the_return_page_asks_nothing_about_ids_no_one_issued(pay, tran_id, val_id):
+    _order, issued = pay.book_and_open()
+    outcome = pay.confirm_return(issued if tran_id is None else tran_id, val_id, succeeded=True)
+    assert pay.gateway.validate_calls == []
+    assert pay.world.uow.db.notices == {}
+    assert outcome.status == ("unknown" if tran_id is not None else "pending")
 
 
 def test_the_success_page_confirms_through_the_validation_api_when_the_ipn_is_lost(pay):

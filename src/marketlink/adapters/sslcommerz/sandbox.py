@@ -34,6 +34,7 @@ import secrets
 import string
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -44,6 +45,7 @@ import requests
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Integer,
     MetaData,
@@ -371,7 +373,7 @@ _Row = TypeVar("_Row", SandboxSession, SandboxTransaction, SandboxRefund)
 class SqlSandboxStore:
     """A SandboxStore in `sandbox_*` tables, shared by all worker processes.
 
-    The tables belong to the sandbox alone (own MetaData, created on construction); the
+    The tables belong to the sandbox alone (own MetaData, created on first use); the
     app's migrations neither create nor know them. Every write is one conditional
     statement or a unique constraint, so concurrent requests cannot pay a session twice,
     validate a val_id "first" twice, or refund a payment twice.
@@ -379,13 +381,36 @@ class SqlSandboxStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        try:
-            _metadata.create_all(engine, checkfirst=True)
-        except DBAPIError:  # another worker created them between our check and our CREATE
-            _metadata.create_all(engine, checkfirst=True)
+        self._tables_ready = False
+        self._tables_lock = threading.Lock()
+
+    def _ensure_tables(self) -> None:
+        """Creates the tables on first use, not on construction.
+
+        The app builds its store when it starts, and must start (and answer /readyz with
+        503) even while the database is down.
+        """
+        if self._tables_ready:
+            return
+        with self._tables_lock:
+            if self._tables_ready:
+                return
+            try:
+                _metadata.create_all(self._engine, checkfirst=True)
+            except DBAPIError:  # another worker created them between our check and our CREATE
+                _metadata.create_all(self._engine, checkfirst=True)
+            self._tables_ready = True
+
+    def _begin(self) -> AbstractContextManager[Connection]:
+        self._ensure_tables()
+        return self._engine.begin()
+
+    def _connect(self) -> Connection:
+        self._ensure_tables()
+        return self._engine.connect()
 
     def add_session(self, session: SandboxSession) -> None:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(sandbox_sessions).values(**asdict(session)))
 
     def session(self, session_key: str) -> SandboxSession | None:
@@ -399,11 +424,11 @@ class SqlSandboxStore:
             .where(sandbox_sessions.c.tran_id == tran_id)
             .order_by(sandbox_sessions.c.seq)
         )
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             return [_from_row(SandboxSession, row) for row in conn.execute(query)]
 
     def complete(self, transaction: SandboxTransaction) -> bool:
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             claimed = conn.execute(
                 update(sandbox_sessions)
                 .where(
@@ -429,7 +454,7 @@ class SqlSandboxStore:
         if not val_id:
             return None
         table = sandbox_transactions
-        with self._engine.begin() as conn:
+        with self._begin() as conn:
             first = conn.execute(
                 update(table)
                 .where(table.c.val_id == val_id, table.c.validated_on == "")
@@ -442,7 +467,7 @@ class SqlSandboxStore:
 
     def add_refund(self, refund: SandboxRefund) -> tuple[SandboxRefund, bool]:
         try:
-            with self._engine.begin() as conn:
+            with self._begin() as conn:
                 conn.execute(insert(sandbox_refunds).values(**asdict(refund)))
             return refund, True
         except IntegrityError:
@@ -459,7 +484,7 @@ class SqlSandboxStore:
     def _one(self, kind: type[_Row], table: Table, column: Column[Any], value: str) -> _Row | None:
         if not value:
             return None
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(table).where(column == value).limit(1)).first()
         return None if row is None else _from_row(kind, row)
 

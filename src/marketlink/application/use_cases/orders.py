@@ -182,15 +182,22 @@ def change_status(
             if authorize is not None:
                 authorize(uow, order)
             left = order.status
-            if not apply_transition(
-                uow,
-                order,
-                to_status,
-                now=clock.now(),
-                source=source,
-                actor_id=actor_id,
-                reason=reason,
-            ):
+            try:
+                won = apply_transition(
+                    uow,
+                    order,
+                    to_status,
+                    now=clock.now(),
+                    source=source,
+                    actor_id=actor_id,
+                    reason=reason,
+                )
+            except ConcurrentUpdate:
+                # A database that cannot tell "someone else won" from "try again" (SQLite:
+                # a transaction that read before the winner committed may not write at
+                # all) says so by raising: the same lost race, judged afresh next round.
+                won = False
+            if not won:
                 continue
             if also is not None:
                 also(uow, order, left)

@@ -56,6 +56,9 @@ from marketlink.domain.users import Role
 log = logging.getLogger(__name__)
 
 MAX_TRAN_ID_LENGTH = 30
+MAX_VAL_ID_LENGTH = 50
+# How long the reconciler leaves an open session alone: its notice may still be on its way.
+RECONCILE_QUIET_PERIOD = timedelta(minutes=5)
 
 
 class InvalidNotice(ApplicationError):
@@ -80,6 +83,20 @@ class CallbackUrls:
             cancel=f"{base}/api/v1/payments/sslcommerz/cancel",
             ipn=f"{base}/api/v1/webhooks/sslcommerz/",
         )
+
+
+def is_gateway_id(value: str, max_length: int) -> bool:
+    """Looks like a tran_id or val_id: printable ASCII without spaces, of a bounded length.
+
+    Anything else (a NUL byte, a megabyte of text) is no id the gateway or we ever
+    issued, and must not reach the database, whose columns and keys are bounded.
+    """
+    return (
+        0 < len(value) <= max_length
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
 
 
 def new_tran_id(order_id: uuid.UUID) -> str:
@@ -431,10 +448,12 @@ class HandleGatewayNotice:
         tran_id = fields.get("tran_id", "").strip()
         status = fields.get("status", "").strip().upper()
         val_id = fields.get("val_id", "").strip()
-        if not tran_id or len(tran_id) > MAX_TRAN_ID_LENGTH or status not in NOTICE_STATUSES:
+        if not is_gateway_id(tran_id, MAX_TRAN_ID_LENGTH) or status not in NOTICE_STATUSES:
             raise InvalidNotice("the notice lacks a valid tran_id or status")
         if status in SUCCESS_STATUSES and not val_id:
             raise InvalidNotice("a successful notice must carry a val_id")
+        if val_id and not is_gateway_id(val_id, MAX_VAL_ID_LENGTH):
+            raise InvalidNotice("the notice's val_id is not well formed")
         return self._settle(tran_id, status, val_id, EventSource.WEBHOOK)
 
 
@@ -453,14 +472,16 @@ class ConfirmFromReturn:
         self._settle = settle
 
     def __call__(self, tran_id: str, val_id: str, *, succeeded: bool) -> ReturnOutcome:
-        tran_id = tran_id.strip()[:MAX_TRAN_ID_LENGTH]
+        tran_id, val_id = tran_id.strip(), val_id.strip()
+        if not is_gateway_id(tran_id, MAX_TRAN_ID_LENGTH):
+            return ReturnOutcome(None, "unknown")
         with self._uow() as uow:
-            payment = uow.payments.get(tran_id) if tran_id else None
+            payment = uow.payments.get(tran_id)
         if payment is None:
             return ReturnOutcome(None, "unknown")
-        if succeeded and val_id.strip():
+        if succeeded and is_gateway_id(val_id, MAX_VAL_ID_LENGTH):
             try:
-                self._settle(tran_id, "VALID", val_id.strip()[:50], EventSource.RETURN)
+                self._settle(tran_id, "VALID", val_id, EventSource.RETURN)
             except GatewayUnavailable:
                 log.warning("return page for %s could not reach the validation API", tran_id)
         with self._uow() as uow:
@@ -485,7 +506,7 @@ class ReconcilePayments:
         clock: Clock,
         settle: SettlePayment,
         refunds: Refunds,
-        quiet_period: timedelta = timedelta(minutes=5),
+        quiet_period: timedelta = RECONCILE_QUIET_PERIOD,
         batch_size: int = 100,
     ) -> None:
         self._uow = uow
@@ -559,6 +580,13 @@ class ListFlaggedPayments:
             return uow.payments.flagged(str(flag) if flag else None, page)
 
 
+def _payment_or_not_found(uow: UnitOfWork, tran_id: str) -> Payment:
+    payment = uow.payments.get(tran_id) if is_gateway_id(tran_id, MAX_TRAN_ID_LENGTH) else None
+    if payment is None:
+        raise NotFound("payment not found")
+    return payment
+
+
 class AcceptPayment:
     """An admin accepts a payment held for review: the order is paid if it still can be."""
 
@@ -571,9 +599,7 @@ class AcceptPayment:
         actor.require(Role.ADMIN)
         refund = False
         with self._uow() as uow:
-            payment = uow.payments.get(tran_id)
-            if payment is None:
-                raise NotFound("payment not found")
+            payment = _payment_or_not_found(uow, tran_id)
             if payment.flag is not PaymentFlag.REVIEW:
                 raise NotPayable("only a payment held for review can be accepted")
             order = uow.orders.get(payment.order_id)
@@ -610,9 +636,7 @@ class RefundPayment:
     def __call__(self, actor: Actor, tran_id: str) -> Payment:
         actor.require(Role.ADMIN)
         with self._uow() as uow:
-            payment = uow.payments.get(tran_id)
-            if payment is None:
-                raise NotFound("payment not found")
+            payment = _payment_or_not_found(uow, tran_id)
             if payment.flag is None or not payment.bank_tran_id:
                 raise NotPayable("only a flagged payment that took money can be refunded")
             order = uow.orders.get(payment.order_id)

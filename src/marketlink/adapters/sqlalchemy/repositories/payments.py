@@ -154,7 +154,9 @@ class SqlPaymentRepository(SqlRepository):
             query = query.where(payments.c.flag.is_not(None))
         else:
             query = query.where(payments.c.flag == flag)
-        return self._page(query, _NEWEST_FIRST, page, _payment)
+        found = self._page(query, _NEWEST_FIRST, page, _payment)
+        self._attach_notices(found.items)  # an admin judges a payment by what the gateway said
+        return found
 
     def awaiting_notice(self, older_than: datetime, limit: int) -> list[Payment]:
         """Open gateway sessions whose notice never came, for orders still waiting on them."""
