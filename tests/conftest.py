@@ -33,15 +33,23 @@ def _unavailable(what: str, reason: object) -> NoReturn:
     pytest.skip(f"{message}; start it to run these tests")
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
-    server = sa.create_engine(
+def _postgres_server() -> sa.Engine:
+    return sa.create_engine(
         POSTGRES_SERVER_URL,
         isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": 3},
         poolclass=sa.pool.NullPool,
     )
+
+
+def _postgres_database_url(name: str) -> str:
+    return make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
+    server = _postgres_server()
     name = f"marketlink_test_{uuid.uuid4().hex[:12]}"
     try:
         with server.connect() as connection:
@@ -49,13 +57,48 @@ def postgres_url() -> Iterator[str]:
     except sa.exc.OperationalError as exc:
         server.dispose()
         _unavailable("PostgreSQL", exc.orig or exc)
-    url = make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    url = _postgres_database_url(name)
     try:
         upgrade_database(url)
         yield url
     finally:
         with server.connect() as connection:
             # FORCE: a test that failed half-way may have left a connection open.
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """The name of a migrated PostgreSQL database that tests clone, dropped at the end."""
+    server = _postgres_server()
+    name = f"marketlink_template_{uuid.uuid4().hex[:12]}"
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        server.dispose()
+        _unavailable("PostgreSQL", exc.orig or exc)
+    try:
+        upgrade_database(_postgres_database_url(name))  # disposes its engine: no session stays
+        yield name
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_template: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of this test's own (a clone of the template: fast)."""
+    server = _postgres_server()
+    name = f"marketlink_test_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    try:
+        yield _postgres_database_url(name)
+    finally:
+        with server.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         server.dispose()
 

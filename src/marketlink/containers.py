@@ -25,7 +25,7 @@ from marketlink.adapters.sqlalchemy.migrate import upgrade_database
 from marketlink.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from marketlink.adapters.sslcommerz.client import SslCommerzGateway
 from marketlink.adapters.sslcommerz.sandbox import SqlSandboxStore, create_sandbox_blueprint
-from marketlink.application.use_cases import accounts, catalog, orders, payments, vendors
+from marketlink.application.use_cases import accounts, admin, catalog, orders, payments, vendors
 from marketlink.config import Settings
 
 # A pay link stays valid as long as the reservation it pays for, and a little more, so a
@@ -192,3 +192,8 @@ class Container(containers.DeclarativeContainer):
     complete_work = providers.Factory(orders.CompleteWork, uow, clock)
     fail_work = providers.Factory(orders.FailWork, uow, clock, refunds)
     expire_unpaid_orders = providers.Factory(orders.ExpireUnpaidOrders, uow, clock)
+
+    # Admin
+    list_users = providers.Factory(admin.ListUsers, uow)
+    set_user_active = providers.Factory(admin.SetUserActive, uow)
+    set_vendor_active = providers.Factory(admin.SetVendorActive, uow)

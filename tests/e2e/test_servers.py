@@ -4,7 +4,9 @@ on a free port and a temporary SQLite database, then asked over HTTP."""
 from __future__ import annotations
 
 import contextlib
+import html
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from marketlink.entrypoints.cli import DEMO_CUSTOMER
 
 pytestmark = pytest.mark.e2e
 
@@ -93,3 +97,40 @@ def test_the_server_lists_the_demo_services(command: str, server_env: dict[str, 
         swagger = requests.get(f"{base}/swagger/", timeout=5)
         assert swagger.status_code == 200
         assert "swagger" in swagger.text.lower()
+
+
+def _return_form(page: str) -> tuple[str, dict[str, str]]:
+    """The gateway's auto-submitting form: where it posts, and its hidden fields."""
+    action = re.search(r'<form id="sslcommerz-return" method="post" action="([^"]*)"', page)
+    assert action, page
+    fields = re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page)
+    return html.unescape(action.group(1)), {html.unescape(k): html.unescape(v) for k, v in fields}
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_a_payment_through_the_sandbox_in_the_same_server(
+    command: str, server_env: dict[str, str]
+) -> None:
+    # One worker with one thread asked for: a payment nests three requests in this server
+    # (the customer's, the sandbox's IPN, the webhook's validation call), and must not hang.
+    env = {**server_env, "WORKERS": "1", "THREADS": "1"}
+    with _serving(command, env) as base, requests.Session() as browser:
+        login = {"email": DEMO_CUSTOMER.email, "password": DEMO_CUSTOMER.password}
+        token = requests.post(f"{base}/api/v1/auth/login", json=login, timeout=5).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        services = requests.get(f"{base}/api/v1/services?available=true", timeout=5).json()
+        variant = next(v for s in services for v in s["variants"] if v["available"])
+        order = requests.post(
+            f"{base}/api/v1/orders", json={"variant_id": variant["id"]}, headers=auth, timeout=5
+        ).json()
+
+        link = browser.get(order["payment_url"], allow_redirects=False, timeout=20)
+        assert link.status_code == 303, link.text
+        paid = browser.post(link.headers["Location"], data={"outcome": "success"}, timeout=30)
+        assert paid.status_code == 200, paid.text
+        action, fields = _return_form(paid.text)
+        back = browser.post(action, data=fields, allow_redirects=False, timeout=20)
+
+        assert back.status_code == 200 and "Payment received" in back.text
+        current = requests.get(f"{base}/api/v1/orders/{order['id']}", headers=auth, timeout=5)
+        assert current.json()["status"] == "paid"

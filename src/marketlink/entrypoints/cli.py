@@ -9,7 +9,9 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
+from time import sleep
 from typing import Any, NoReturn
 
 import click
@@ -21,6 +23,8 @@ from marketlink.application.actors import Actor
 from marketlink.application.errors import EmailTaken
 from marketlink.application.use_cases.accounts import RegisterUser
 from marketlink.application.use_cases.catalog import NewVariant
+from marketlink.application.use_cases.orders import ExpiryReport
+from marketlink.application.use_cases.payments import RECONCILE_QUIET_PERIOD
 from marketlink.config import ConfigError, Settings
 from marketlink.containers import Container
 from marketlink.domain.errors import DomainError
@@ -194,6 +198,73 @@ def _demo_account(container: Container, demo: _DemoAccount) -> Actor:
 # booking and payment use cases they run.
 
 
+@cli.command("expire-orders", with_appcontext=False)
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    metavar="SECONDS",
+    help="Sweep again every SECONDS until interrupted (Ctrl-C); default: once.",
+)
+def expire_orders(every: float | None) -> None:
+    """Cancel unpaid orders past their reservation time and release their slots."""
+    with _container() as container:
+        if every is None:
+            click.echo(_expiry_summary(_expire_all(container)))
+            return
+        try:
+            while True:
+                try:
+                    click.echo(_expiry_summary(_expire_all(container)))
+                except Exception as exc:  # a database hiccup must not end the loop
+                    click.echo(f"marketlink: expiry sweep failed: {exc}", err=True)
+                sleep(every)
+        except KeyboardInterrupt:
+            click.echo("stopped")
+
+
+def _expire_all(container: Container) -> ExpiryReport:
+    """Sweeps batch after batch while the last one still cancelled something."""
+    cancelled = skipped = 0
+    while True:
+        report = container.expire_unpaid_orders()()
+        cancelled += report.cancelled
+        skipped += report.skipped
+        if report.cancelled == 0:
+            return ExpiryReport(cancelled, skipped)
+
+
+def _expiry_summary(report: ExpiryReport) -> str:
+    summary = f"cancelled {report.cancelled} expired order{'s' if report.cancelled != 1 else ''}"
+    if report.skipped:
+        summary += f" ({report.skipped} skipped: changed meanwhile)"
+    return summary
+
+
+@cli.command("reconcile-payments", with_appcontext=False)
+@click.option(
+    "--min-age",
+    type=click.IntRange(min=0),
+    default=int(RECONCILE_QUIET_PERIOD.total_seconds()),
+    show_default=True,
+    metavar="SECONDS",
+    help="Ask only about sessions opened at least SECONDS ago (a younger one's notice may "
+    "still be on its way).",
+)
+def reconcile_payments(min_age: int) -> None:
+    """Ask the gateway about payments whose notice never came, and about pending refunds."""
+    with _container() as container:
+        try:
+            report = container.reconcile_payments(quiet_period=timedelta(seconds=min_age))()
+        except DomainError as exc:
+            _fail(exc.message)
+    click.echo(
+        f"checked {report.checked} open payment{'s' if report.checked != 1 else ''}, "
+        f"settled {report.settled}; polled {report.refunds_polled} pending "
+        f"refund{'s' if report.refunds_polled != 1 else ''}"
+    )
+
+
 # Servers ----------------------------------------------------------------------------------
 
 
@@ -209,6 +280,10 @@ def run(host: str, port: int | None) -> None:
     run_simple(host, port or settings.port, app, threaded=True, use_reloader=False)
 
 
+# Requests in flight at once while the offline gateway handles one payment in this server.
+SANDBOX_MIN_THREADS = 3
+
+
 @cli.command("serve", with_appcontext=False)
 @click.option(
     "--host",
@@ -219,12 +294,23 @@ def serve(host: str | None) -> None:
     """The production server: gunicorn, gthread workers, on PORT."""
     settings = _settings()  # fail fast, before any worker starts
     bind_host = host or ("0.0.0.0" if settings.is_production else "127.0.0.1")  # noqa: S104
+    threads = settings.threads
+    if settings.use_sandbox and threads < SANDBOX_MIN_THREADS:
+        # The offline gateway is served by these same workers, and one payment nests three
+        # requests (the customer's, the IPN it sends, the validation call the IPN makes):
+        # a gthread worker queues what it accepts, so each worker must be able to run them.
+        click.echo(
+            f"marketlink: THREADS={threads} raised to {SANDBOX_MIN_THREADS} for the offline "
+            "gateway sandbox",
+            err=True,
+        )
+        threads = SANDBOX_MIN_THREADS
     _Gunicorn(
         settings,
         {
             "bind": f"{bind_host}:{settings.port}",
             "workers": settings.workers,
-            "threads": settings.threads,
+            "threads": threads,
             "worker_class": "gthread",
             "keepalive": 5,
             "timeout": 60,

@@ -9,7 +9,16 @@ from swagger_ui_bundle import swagger_ui_path
 
 from marketlink.config import Settings
 from marketlink.containers import Container
-from marketlink.entrypoints.http import accounts, catalog, health, vendors
+from marketlink.entrypoints.http import (
+    accounts,
+    admin,
+    catalog,
+    health,
+    orders,
+    pay_link,
+    payments,
+    vendors,
+)
 from marketlink.entrypoints.http.auth import BEARER_AUTH, JwtPrefixMiddleware, configure_jwt
 from marketlink.entrypoints.http.blueprint import Api
 from marketlink.entrypoints.http.errors import register_error_handlers
@@ -47,9 +56,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     api.spec.components.security_scheme(
         BEARER_AUTH, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
-    for blueprint in (health.blp, accounts.blp, vendors.blp, catalog.blp):
+    for blueprint in (health.blp, accounts.blp, vendors.blp, catalog.blp, orders.blp):
         api.register_blueprint(blueprint)
     # Orders, payments and the admin API register here as they are added.
+    for blueprint in (payments.blp, pay_link.blp, admin.blp):
+        api.register_blueprint(blueprint)
+    if settings.use_sandbox:
+        # The offline gateway, in this same process (never in production: see use_sandbox).
+        app.register_blueprint(container.sandbox_blueprint())
 
     app.add_url_rule(f"{SWAGGER_ASSETS}<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
     register_error_handlers(app)  # after Api(), so that ours answer HTTP errors too

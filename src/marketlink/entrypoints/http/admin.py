@@ -1,0 +1,150 @@
+"""The admin API: accounts and shops switched on and off, payments held or flagged.
+
+Admins only: every use case behind these routes refuses any other role (403).
+"""
+
+# flask-smorest ships no type information: its decorators are untyped.
+# mypy: allow-untyped-decorators
+
+from __future__ import annotations
+
+from typing import Any
+
+from dependency_injector.wiring import Provide, inject
+from flask.views import MethodView
+from flask_smorest.pagination import PaginationParameters
+
+from marketlink.application.use_cases.admin import ListUsers, SetUserActive, SetVendorActive
+from marketlink.application.use_cases.payments import (
+    AcceptPayment,
+    ListFlaggedPayments,
+    RefundPayment,
+)
+from marketlink.containers import Container
+from marketlink.domain.payments import Payment, PaymentFlag
+from marketlink.domain.users import User, VendorProfile
+from marketlink.entrypoints.http.auth import authenticated, current_actor
+from marketlink.entrypoints.http.blueprint import Blueprint, page_request
+from marketlink.entrypoints.http.payment_schemas import (
+    ActivePatchIn,
+    FlaggedPaymentsQuery,
+    PaymentOut,
+)
+from marketlink.entrypoints.http.schemas import MAX_ID, UserOut, VendorOut
+
+blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Administration")
+
+ID = f"int(min=1, max={MAX_ID})"
+TRAN_ID = "string(maxlength=30)"
+
+
+# Accounts and shops -------------------------------------------------------------------------
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @authenticated(blp)
+    @blp.response(200, UserOut(many=True))
+    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
+    @blp.paginate()
+    @inject
+    def get(
+        self,
+        pagination_parameters: PaginationParameters,
+        list_users: ListUsers = Provide[Container.list_users],
+    ) -> list[User]:
+        """Every account, active or not, oldest first"""
+        page = list_users(current_actor(), page_request(pagination_parameters))
+        pagination_parameters.item_count = page.total
+        return list(page.items)
+
+
+@blp.route(f"/users/<{ID}:user_id>")
+class OneUser(MethodView):
+    @authenticated(blp)
+    @blp.arguments(ActivePatchIn)
+    @blp.response(200, UserOut)
+    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="cannot_deactivate_self")
+    @inject
+    def patch(
+        self,
+        data: dict[str, Any],
+        user_id: int,
+        set_active: SetUserActive = Provide[Container.set_user_active],
+    ) -> User:
+        """Switch an account on or off (an inactive user cannot sign in)"""
+        return set_active(current_actor(), user_id, data["is_active"])
+
+
+@blp.route(f"/vendors/<{ID}:vendor_id>")
+class OneVendor(MethodView):
+    @authenticated(blp)
+    @blp.arguments(ActivePatchIn)
+    @blp.response(200, VendorOut)
+    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @inject
+    def patch(
+        self,
+        data: dict[str, Any],
+        vendor_id: int,
+        set_active: SetVendorActive = Provide[Container.set_vendor_active],
+    ) -> VendorProfile:
+        """Switch a shop on or off (an inactive shop leaves the catalog, takes no bookings)"""
+        return set_active(current_actor(), vendor_id, data["is_active"])
+
+
+# Payments -----------------------------------------------------------------------------------
+
+
+@blp.route("/payments")
+class FlaggedPayments(MethodView):
+    @authenticated(blp)
+    @blp.arguments(FlaggedPaymentsQuery, location="query")
+    @blp.response(200, PaymentOut(many=True))
+    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
+    @blp.paginate()
+    @inject
+    def get(
+        self,
+        query: dict[str, Any],
+        pagination_parameters: PaginationParameters,
+        list_flagged: ListFlaggedPayments = Provide[Container.list_flagged_payments],
+    ) -> list[Payment]:
+        """Payments flagged for a refund or held for review, newest first"""
+        flag = PaymentFlag(query["flag"]) if "flag" in query else None
+        page = list_flagged(current_actor(), flag, page_request(pagination_parameters))
+        pagination_parameters.item_count = page.total
+        return list(page.items)
+
+
+@blp.route(f"/payments/<{TRAN_ID}:tran_id>/accept")
+class AcceptHeldPayment(MethodView):
+    @authenticated(blp)
+    @blp.response(200, PaymentOut)
+    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="Not held for review")
+    @inject
+    def post(
+        self, tran_id: str, accept: AcceptPayment = Provide[Container.accept_payment]
+    ) -> Payment:
+        """Accept a payment held for review: its order is paid (or refunded if it ended)"""
+        return accept(current_actor(), tran_id)
+
+
+@blp.route(f"/payments/<{TRAN_ID}:tran_id>/refund")
+class RefundFlaggedPayment(MethodView):
+    @authenticated(blp)
+    @blp.response(200, PaymentOut)
+    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT", description="Not flagged, or took no money")
+    @inject
+    def post(
+        self, tran_id: str, refund: RefundPayment = Provide[Container.refund_payment]
+    ) -> Payment:
+        """Refund a flagged payment; a held order is cancelled and its slot released"""
+        return refund(current_actor(), tran_id)

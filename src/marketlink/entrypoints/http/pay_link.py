@@ -1,0 +1,103 @@
+"""The pay link: `GET /pay/<order id>?token=...`, MarketLink's own URL in `payment_url`.
+
+Booking never waits on the gateway: the link is signed and handed out at once, and
+opening it is what opens (or reuses) a gateway session and sends the browser there.
+A person reads the answers, so the refusals are small HTML pages, not JSON.
+"""
+
+# flask-smorest ships no type information: its decorators are untyped.
+# mypy: allow-untyped-decorators
+
+from __future__ import annotations
+
+import uuid
+
+from dependency_injector.wiring import Provide, inject
+from flask import redirect, request
+from flask.views import MethodView
+from werkzeug.wrappers import Response
+
+from marketlink.application.errors import (
+    GatewayRejected,
+    GatewayUnavailable,
+    NotFound,
+    NotPayable,
+)
+from marketlink.application.ports import PayLinks
+from marketlink.application.use_cases.payments import StartPayment
+from marketlink.containers import Container
+from marketlink.entrypoints.http.blueprint import Blueprint
+from marketlink.entrypoints.http.errors import RETRY_AFTER_SECONDS
+from marketlink.entrypoints.http.pages import page
+
+blp = Blueprint("pay_link", __name__, description="The pay link a customer opens in a browser")
+
+MAX_TOKEN_LENGTH = 512
+
+
+# Read by hand, never validated into a 422: a missing or mangled token is just a link that
+# does not work (404).
+TOKEN_PARAMETER = {
+    "in": "query",
+    "name": "token",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The link's signature (it expires with the reservation)",
+}
+
+
+def _not_found() -> Response:
+    return page(
+        "Payment link not found",
+        "This payment link is not valid or has expired. Open your order to get a fresh one.",
+        404,
+    )
+
+
+@blp.route("/pay/<order_id>")
+class PayLink(MethodView):
+    @blp.doc(parameters=[TOKEN_PARAMETER])
+    @blp.response(303, description="To the gateway's payment page (`Location`)")
+    @blp.alt_response(404, description="Unknown order, or a bad or expired link (HTML)")
+    @blp.alt_response(409, description="The order can no longer be paid (HTML)")
+    @blp.alt_response(502, description="The gateway refused to open a session (HTML)")
+    @blp.alt_response(503, description="The gateway is unreachable; `Retry-After` (HTML)")
+    @inject
+    def get(
+        self,
+        order_id: str,
+        pay_links: PayLinks = Provide[Container.pay_links],
+        start_payment: StartPayment = Provide[Container.start_payment],
+    ) -> Response:
+        """Open the gateway's payment page for an order (a browser follows this link)"""
+        token = request.args.get("token", "")
+        try:
+            order = uuid.UUID(order_id)
+        except ValueError:
+            return _not_found()
+        if not token or len(token) > MAX_TOKEN_LENGTH or not pay_links.is_valid(order, token):
+            return _not_found()
+        try:
+            opened = start_payment(order)
+        except NotFound:
+            return _not_found()
+        except NotPayable as exc:
+            return page("This order cannot be paid", exc.message, 409)
+        except GatewayUnavailable:
+            seconds = RETRY_AFTER_SECONDS[GatewayUnavailable]
+            return page(
+                "Payment is unavailable right now",
+                "We cannot reach the payment gateway. Your booking stands: try this link "
+                "again in a moment.",
+                503,
+                headers={"Retry-After": str(seconds)},
+            )
+        except GatewayRejected:
+            return page(
+                "Payment could not be started",
+                "The payment gateway refused to open a payment for this order.",
+                502,
+            )
+        response = redirect(opened.gateway_url, 303)
+        response.headers["Cache-Control"] = "no-store"
+        return response
