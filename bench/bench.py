@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -134,13 +135,20 @@ def start_server(
     raise SystemExit("bench: the server did not come up")
 
 
-def run_load(
-    total: int, clients: list[Client], request: callable
-) -> tuple[list[float], Counter, float]:
+@dataclass
+class Load:
+    latencies: list[float]
+    statuses: Counter
+    elapsed: float
+    until_last_success: float
+
+
+def run_load(total: int, clients: list[Client], request: callable) -> Load:
     latencies: list[float] = []
     statuses: Counter = Counter()
     lock = threading.Lock()
     remaining = [total]
+    last_success = [0.0]
 
     def worker(client: Client) -> None:
         while True:
@@ -154,6 +162,8 @@ def run_load(
             with lock:
                 latencies.append(elapsed)
                 statuses[status] += 1
+                if status < 300:
+                    last_success[0] = time.perf_counter()
 
     threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
     started = time.perf_counter()
@@ -161,7 +171,29 @@ def run_load(
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies, statuses, time.perf_counter() - started
+    return Load(latencies, statuses, time.perf_counter() - started, last_success[0] - started)
+
+
+def cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of every process in a process group: the server's workers."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[2]) == pgid:  # field 5 of stat, after pid and (comm)
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def latency_figures(latencies: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(latencies, 0.50), 1),
+        "p95_ms": round(percentile(latencies, 0.95), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "mean_ms": round(statistics.mean(latencies) * 1000, 1),
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -220,9 +252,11 @@ def main() -> int:
 
         if args.mode == "book":
             body = {"variant_id": variant["id"]}
-            latencies, statuses, elapsed = run_load(
+            cpu_before = cpu_seconds(server.pid)
+            load = run_load(
                 args.requests, customers, lambda c: c.call("POST", "/api/v1/orders", body)[0]
             )
+            server_cpu = cpu_seconds(server.pid) - cpu_before
             with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
                 orders = conn.execute(
                     "SELECT count(*) FROM repair_orders WHERE variant_id = %s", (variant["id"],)
@@ -230,17 +264,19 @@ def main() -> int:
                 reserved = conn.execute(
                     "SELECT reserved FROM service_variants WHERE id = %s", (variant["id"],)
                 ).fetchone()[0]
+            booked = load.statuses[201]
             result = {
                 "mode": "book",
                 "clients": args.clients,
                 "requests": args.requests,
                 "capacity": args.capacity,
-                "bookings_per_s": round(statuses[201] / elapsed, 1),
-                "requests_per_s": round(len(latencies) / elapsed, 1),
-                "p50_ms": round(percentile(latencies, 0.50), 1),
-                "p95_ms": round(percentile(latencies, 0.95), 1),
-                "p99_ms": round(percentile(latencies, 0.99), 1),
-                "statuses": dict(sorted(statuses.items())),
+                # Successful bookings per second while slots lasted (until the last 201).
+                "bookings_per_s": round(booked / load.until_last_success, 1) if booked else 0,
+                # Every request over the whole run, including the 409s once sold out.
+                "requests_per_s": round(len(load.latencies) / load.elapsed, 1),
+                **latency_figures(load.latencies),
+                "server_cpu_ms_per_request": round(1000 * server_cpu / len(load.latencies), 2),
+                "statuses": dict(sorted(load.statuses.items())),
                 "orders": orders,
                 "reserved": reserved,
                 "oversold": max(0, orders - args.capacity),
@@ -260,17 +296,17 @@ def main() -> int:
                     return client.call("GET", f"/api/v1/orders/{owner[id(client)]}")[0]
                 return client.call("GET", "/api/v1/services?page_size=20")[0]
 
-            latencies, statuses, elapsed = run_load(args.requests, customers, browse)
+            cpu_before = cpu_seconds(server.pid)
+            load = run_load(args.requests, customers, browse)
+            server_cpu = cpu_seconds(server.pid) - cpu_before
             result = {
                 "mode": "browse",
                 "clients": args.clients,
                 "requests": args.requests,
-                "requests_per_s": round(len(latencies) / elapsed, 1),
-                "p50_ms": round(percentile(latencies, 0.50), 1),
-                "p95_ms": round(percentile(latencies, 0.95), 1),
-                "p99_ms": round(percentile(latencies, 0.99), 1),
-                "statuses": dict(sorted(statuses.items())),
-                "mean_ms": round(statistics.mean(latencies) * 1000, 1),
+                "requests_per_s": round(len(load.latencies) / load.elapsed, 1),
+                **latency_figures(load.latencies),
+                "server_cpu_ms_per_request": round(1000 * server_cpu / len(load.latencies), 2),
+                "statuses": dict(sorted(load.statuses.items())),
             }
         print(json.dumps(result))
         return 0 if result.get("oversold", 0) == 0 and result.get("consistent", True) else 1

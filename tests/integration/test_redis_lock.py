@@ -47,8 +47,49 @@ def test_a_waiter_gets_the_lock_soon_after_release(client):
     with lock.hold("variant_lock_t2", ttl=5, wait=2):
         got_it_at.append(time.monotonic())
     thread.join()
-    # The waiter polls every few milliseconds, not every 100 ms.
+    # The release wakes the waiter: it does not sleep out a 100 ms poll.
     assert got_it_at[0] - released_at[0] < 0.05
+
+
+def test_a_release_wakes_a_blocked_waiter_without_polling(client):
+    # Naps far longer than the wait: only the release's wake-up token can end one early.
+    lock = RedisLock(client, max_nap=30)
+    attempts = []
+    original_set = client.set
+
+    def counting_set(*args, **kwargs):
+        attempts.append(args[0])
+        return original_set(*args, **kwargs)
+
+    client.set = counting_set
+    holding = threading.Event()
+    release = threading.Event()
+
+    def holder():
+        with lock.hold("variant_lock_t5", ttl=5, wait=1):
+            holding.set()
+            release.wait(2)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    holding.wait(2)
+    started = time.monotonic()
+    threading.Timer(0.3, release.set).start()
+    with lock.hold("variant_lock_t5", ttl=5, wait=5):
+        waited = time.monotonic() - started
+    thread.join()
+    assert 0.25 <= waited < 2, "woken by the release, long before a nap or the wait ran out"
+    assert attempts.count("variant_lock_t5") <= 3, "one try, a block, one more try"
+
+
+def test_a_lapsed_lock_is_noticed_within_a_nap(client):
+    # A holder that dies sends no wake-up token: the TTL frees the key, a nap ends the wait.
+    client.set("variant_lock_t6", "a-crashed-holder", px=100)
+    lock = RedisLock(client, max_nap=0.05)
+    started = time.monotonic()
+    with lock.hold("variant_lock_t6", ttl=5, wait=2):
+        waited = time.monotonic() - started
+    assert 0.05 <= waited < 1
 
 
 def test_an_expired_holder_does_not_release_the_next_owners_lock(client):
