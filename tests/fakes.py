@@ -26,6 +26,7 @@ from marketlink.application.ports import (
     CatalogSort,
     GatewaySession,
     GatewayTransaction,
+    Offer,
     OrderScope,
     Page,
     PageRequest,
@@ -198,6 +199,16 @@ class FakeVariantRepository:
         self.locked.append(variant_id)
         return self.get(variant_id)
 
+    def get_offer_for_update(self, variant_id: int) -> Offer | None:
+        variant = self.get_for_update(variant_id)
+        if variant is None:
+            return None
+        service = self._db.services[variant.service_id]
+        vendor = self._db.vendors[service.vendor_id]
+        assert vendor.id is not None
+        on_sale = variant.is_active and service.is_active and vendor.is_active
+        return Offer(variant, service.name, vendor.id, on_sale)
+
     def save(self, variant: ServiceVariant) -> None:
         assert variant.id is not None
         if not 0 <= variant.reserved <= variant.stock:
@@ -276,7 +287,20 @@ class FakePaymentRepository:
         self._db.payments[payment.tran_id] = payment
 
     def get(self, tran_id: str) -> Payment | None:
-        return self._db.payments.get(tran_id)
+        payment = self._db.payments.get(tran_id)
+        if payment is not None:
+            payment.notices = []  # as the database's: the payment alone
+        return payment
+
+    def get_with_notices(self, tran_id: str) -> Payment | None:
+        payment = self._db.payments.get(tran_id)
+        if payment is not None:
+            payment.notices = self._notices_of(tran_id)
+        return payment
+
+    def _notices_of(self, tran_id: str) -> list[RecordedNotice]:
+        notices = [n for n in self._db.notices.values() if n.tran_id == tran_id]
+        return sorted(notices, key=lambda n: n.received_at)
 
     def save(self, payment: Payment) -> None:
         self._db.payments[payment.tran_id] = payment
@@ -496,6 +520,12 @@ class FakePaymentGateway:
     ) -> RefundAnswer:
         self._check_up()
         self.refunds.append((bank_tran_id, amount, refund_trans_id))
+        paid = next(
+            (t.amount for t in self.validations.values() if t.bank_tran_id == bank_tran_id), None
+        )
+        if paid is not None and amount.amount > paid:
+            # As SSLCommerz's refund API: never more than the transaction's amount.
+            return RefundAnswer("failed", reason="refund_amount exceeds the transaction amount")
         return self.refund_answer
 
     def refund_status(self, refund_ref_id: str) -> RefundAnswer:

@@ -109,14 +109,14 @@ class _Lingering:
 
     def __enter__(self):
         uow = self._inner.__enter__()
-        get_for_update = uow.variants.get_for_update
+        get_offer_for_update = uow.variants.get_offer_for_update
 
-        def lingering_get_for_update(variant_id):
-            variant = get_for_update(variant_id)
+        def lingering_get_offer_for_update(variant_id):
+            offer = get_offer_for_update(variant_id)
             time.sleep(self._pause)
-            return variant
+            return offer
 
-        uow.variants.get_for_update = lingering_get_for_update
+        uow.variants.get_offer_for_update = lingering_get_offer_for_update
         return uow
 
     def __exit__(self, *exc_info):

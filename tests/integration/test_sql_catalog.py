@@ -283,3 +283,63 @@ def test_search_pages_carry_the_total_and_their_own_variants(uow, build: Builder
     assert [s.name for s in second.items] == ["S2", "S3"]
     assert [[v.name for v in s.variants] for s in second.items] == [["v2a", "v2b"], ["v3a", "v3b"]]
     assert (list(beyond.items), beyond.total) == ([], 5)
+
+
+@pytest.mark.parametrize(
+    ("vendor_active", "service_active", "variant_active", "on_sale"),
+    [
+        (True, True, True, True),
+        (False, True, True, False),
+        (True, False, True, False),
+        (True, True, False, False),
+    ],
+)
+def test_an_offer_brings_the_service_and_shop_with_the_variant(
+    uow, build: Builder, vendor_active, service_active, variant_active, on_sale
+):
+    vendor = build.vendor(is_active=vendor_active)
+    service = build.service(vendor, "Oil change", is_active=service_active)
+    variant = build.variant(service, "800.00", stock=3, reserved=1, is_active=variant_active)
+    with uow() as work:
+        offer = work.variants.get_offer_for_update(variant.id)
+        assert work.variants.get_offer_for_update(10**9) is None
+    assert (offer.service_name, offer.vendor_id, offer.on_sale) == (
+        "Oil change",
+        vendor.id,
+        on_sale,
+    )
+    assert (offer.variant.id, offer.variant.price) == (variant.id, Money.of("800.00"))
+    assert (offer.variant.stock, offer.variant.reserved) == (3, 1)
+
+
+def test_an_offer_holds_the_variant_row_until_the_transaction_ends(uow, build: Builder):
+    variant = build.bookable(stock=2)
+    locked = threading.Event()
+    seen: list[int] = []
+
+    def first_booker() -> None:
+        with uow() as work:
+            offer = work.variants.get_offer_for_update(variant.id)
+            locked.set()
+            time.sleep(0.3)
+            offer.variant.reserve()
+            work.variants.save(offer.variant)
+            work.commit()
+
+    def second_booker() -> None:
+        locked.wait(5)
+        with uow() as work:
+            offer = work.variants.get_offer_for_update(variant.id)
+            seen.append(offer.variant.reserved)
+            offer.variant.reserve()
+            work.variants.save(offer.variant)
+            work.commit()
+
+    threads = [threading.Thread(target=first_booker), threading.Thread(target=second_booker)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == [1], "the second booker read only after the first one committed"
+    with uow() as work:
+        assert work.variants.get(variant.id).reserved == 2

@@ -96,6 +96,20 @@ def test_only_customers_book_and_only_active_variants(world, place):
         place(world.user(), variant.id)
 
 
+def test_a_withdrawn_service_or_a_closed_shop_is_not_bookable(world, place):
+    shop = world.vendor()
+    variant = world.variant(shop)
+    service = world.uow.db.services[variant.service_id]
+    service.is_active = False
+    with pytest.raises(NotFound):
+        place(world.user(), variant.id)
+    service.is_active = True
+    world.uow.db.vendors[service.vendor_id].is_active = False
+    with pytest.raises(NotFound):
+        place(world.user(), variant.id)
+    assert world.uow.db.variants[variant.id].reserved == 0
+
+
 def test_a_customer_holds_at_most_max_unpaid_orders(world, place):
     variant = world.variant(world.vendor(), stock=10)
     customer = world.user()

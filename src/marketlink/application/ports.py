@@ -100,11 +100,24 @@ class ServiceRepository(Protocol):
         """Active services of active vendors, each carrying only its active variants."""
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A variant with what booking needs to know of its service and shop."""
+
+    variant: ServiceVariant
+    service_name: str
+    vendor_id: int
+    on_sale: bool  # the variant, its service and its vendor are all active
+
+
 class VariantRepository(Protocol):
     def add(self, variant: ServiceVariant) -> None: ...
     def get(self, variant_id: int) -> ServiceVariant | None: ...
     def get_for_update(self, variant_id: int) -> ServiceVariant | None:
         """Loads the variant and holds a row lock on it until the unit of work ends."""
+
+    def get_offer_for_update(self, variant_id: int) -> Offer | None:
+        """`get_for_update`, with the variant's service and vendor read in the same step."""
 
     def save(self, variant: ServiceVariant) -> None:
         """Writes the variant back, refusing a stale write (raises ConcurrentUpdate)."""
@@ -138,7 +151,12 @@ class OrderRepository(Protocol):
 
 class PaymentRepository(Protocol):
     def add(self, payment: Payment) -> None: ...
-    def get(self, tran_id: str) -> Payment | None: ...
+    def get(self, tran_id: str) -> Payment | None:
+        """The payment alone: its `notices` are left empty (see get_with_notices)."""
+
+    def get_with_notices(self, tran_id: str) -> Payment | None:
+        """The payment with its notices, oldest first: what an admin judges it by."""
+
     def save(self, payment: Payment) -> None: ...
     def open_for_order(self, order_id: uuid.UUID) -> Payment | None:
         """The order's payment attempt still waiting for the gateway, if any."""

@@ -62,38 +62,31 @@ class PlaceOrder:
     def __call__(self, actor: Actor, variant_id: int) -> RepairOrder:
         actor.require(Role.CUSTOMER)
         policy = self._policy
-        # Everything that does not touch the slot count is checked before taking the
-        # lock, so the lock is held only for the few statements that must be serial.
-        with self._uow() as uow:
-            variant = uow.variants.get(variant_id)
-            service = uow.services.get(variant.service_id) if variant else None
-            vendor = uow.vendors.get(service.vendor_id) if service else None
-            if not (variant and variant.is_active and service and service.is_active):
-                raise NotFound("variant not found")
-            if vendor is None or not vendor.is_active:
-                raise NotFound("variant not found")
-            if (
-                policy.max_unpaid_orders
-                and uow.orders.count_unpaid(actor.user_id) >= policy.max_unpaid_orders
-            ):
-                raise TooManyUnpaidOrders()
-        assert vendor.id is not None
+        if policy.max_unpaid_orders:
+            # The customer's own count needs no lock: checked before taking it.
+            with self._uow() as uow:
+                if uow.orders.count_unpaid(actor.user_id) >= policy.max_unpaid_orders:
+                    raise TooManyUnpaidOrders()
         lock = self._lock.hold(
             variant_lock_key(variant_id),
             ttl=policy.lock_ttl_seconds,
             wait=policy.lock_wait_seconds,
         )
-        with lock, self._uow() as uow:
-            variant = uow.variants.get_for_update(variant_id)
-            if variant is None or not variant.is_active:
+        # The unit of work opens (a pooled connection, checked) before the lock is taken,
+        # and the lock is released only after the commit. Under the lock: one read that
+        # row-locks the variant and brings its service and shop, three writes, the commit.
+        with self._uow() as uow, lock:
+            offer = uow.variants.get_offer_for_update(variant_id)
+            if offer is None or not offer.on_sale:
                 raise NotFound("variant not found")
+            variant = offer.variant
             variant.reserve()
             now = self._clock.now()
             order = RepairOrder.place(
                 customer_id=actor.user_id,
-                vendor_id=vendor.id,
+                vendor_id=offer.vendor_id,
                 variant_id=variant_id,
-                service_name=service.name,
+                service_name=offer.service_name,
                 variant_name=variant.name,
                 price=variant.price,
                 now=now,

@@ -11,7 +11,7 @@ from marketlink.adapters.sqlalchemy.engine import is_sqlite
 from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, inserted_id
 from marketlink.adapters.sqlalchemy.tables import service_variants, services, vendor_profiles
 from marketlink.application.errors import ConcurrentUpdate
-from marketlink.application.ports import CatalogQuery, CatalogSort, Page
+from marketlink.application.ports import CatalogQuery, CatalogSort, Offer, Page
 from marketlink.domain.catalog import Service, ServiceVariant
 from marketlink.domain.money import BDT, Money
 
@@ -196,19 +196,48 @@ class SqlVariantRepository(SqlRepository):
         return self._load(sa.select(service_variants).where(service_variants.c.id == variant_id))
 
     def get_for_update(self, variant_id: int) -> ServiceVariant | None:
+        self._lock_on_sqlite(variant_id)
+        return self._load(
+            sa.select(service_variants).where(service_variants.c.id == variant_id).with_for_update()
+        )
+
+    def get_offer_for_update(self, variant_id: int) -> Offer | None:
+        self._lock_on_sqlite(variant_id)
+        # One round trip on the booking's hot path; only the variant's row is locked.
+        query = (
+            sa.select(
+                service_variants,
+                services.c.name.label("offer_service_name"),
+                services.c.vendor_id.label("offer_vendor_id"),
+                (services.c.is_active & vendor_profiles.c.is_active).label("offer_shop_open"),
+            )
+            .join(services, services.c.id == service_variants.c.service_id)
+            .join(vendor_profiles, vendor_profiles.c.id == services.c.vendor_id)
+            .where(service_variants.c.id == variant_id)
+            .with_for_update(of=service_variants)
+        )
+        row = self._execute(query).first()
+        if row is None:
+            return None
+        variant = self._reads.remember(_variant(row))
+        return Offer(
+            variant=variant,
+            service_name=row.offer_service_name,
+            vendor_id=row.offer_vendor_id,
+            on_sale=bool(variant.is_active and row.offer_shop_open),
+        )
+
+    def _lock_on_sqlite(self, variant_id: int) -> None:
         if is_sqlite(self._connection):
             # SQLite has no row locks and ignores FOR UPDATE. A no-op write takes its
             # database-wide write lock now (waiting for the current writer, if any) and
             # holds it until this transaction ends, which is what the port promises.
-            # Done first, the read below also sees the latest committed row.
+            # Done first, the read that follows also sees the latest committed row.
             self._execute(
                 sa.update(service_variants)
                 .where(service_variants.c.id == variant_id)
                 .values(reserved=service_variants.c.reserved)
             )
-        return self._load(
-            sa.select(service_variants).where(service_variants.c.id == variant_id).with_for_update()
-        )
 
     def save(self, variant: ServiceVariant) -> None:
         statement = (
