@@ -103,6 +103,25 @@ def fresh_postgres_url(postgres_template: str) -> Iterator[str]:
         server.dispose()
 
 
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """A new PostgreSQL database of this test's own without any schema, dropped at the end."""
+    server = _postgres_server()
+    name = f"marketlink_empty_{uuid.uuid4().hex[:12]}"
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        server.dispose()
+        _unavailable("PostgreSQL", exc.orig or exc)
+    try:
+        yield _postgres_database_url(name)
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated SQLite file for this test session."""

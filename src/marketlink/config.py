@@ -29,6 +29,14 @@ class ConfigError(Exception):
     """The environment does not describe a runnable MarketLink; the message is one line."""
 
 
+DEFAULT_PORT = 8000
+
+
+def local_base_url(port: int) -> str:
+    """PUBLIC_BASE_URL's default: this machine, on the port the server listens on."""
+    return f"http://127.0.0.1:{port}"
+
+
 def _default_workers() -> int:
     return 2 * (os.cpu_count() or 1) + 1
 
@@ -48,17 +56,20 @@ class Settings:
     sslcommerz_live: bool = False
     sslcommerz_base_url: str = ""
     webhook_secret: str = ""
-    public_base_url: str = "http://127.0.0.1:8000"
+    public_base_url: str = ""  # unset: http://127.0.0.1:<port>, this server itself
     frontend_url: str | None = None
     reservation_ttl_seconds: int = 1800
     max_unpaid_orders: int = 5
     rate_limits: bool = True
-    port: int = 8000
+    port: int = DEFAULT_PORT
     workers: int = field(default_factory=_default_workers)
     threads: int = 4
 
     def __post_init__(self) -> None:
         # A Settings built by hand (tests) gets the same derived defaults as from_env.
+        if not self.public_base_url:
+            # Pay links and the gateway's callbacks (the sandbox's too) reach this server.
+            object.__setattr__(self, "public_base_url", local_base_url(self.port))
         if not self.sslcommerz_base_url:
             object.__setattr__(self, "sslcommerz_base_url", self._default_gateway_url())
         if not self.webhook_secret:
@@ -122,7 +133,8 @@ class Settings:
             _make_instance_dir(instance_dir)
             database_url = f"sqlite:///{instance_dir / 'marketlink.db'}"
 
-        public_base_url = (env.text("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+        port = env.integer("PORT", DEFAULT_PORT, minimum=1, maximum=65535)
+        public_base_url = (env.text("PUBLIC_BASE_URL") or local_base_url(port)).rstrip("/")
         return cls(
             env=mode,
             instance_dir=instance_dir,
@@ -140,7 +152,7 @@ class Settings:
             reservation_ttl_seconds=env.integer("RESERVATION_TTL_SECONDS", 1800, minimum=1),
             max_unpaid_orders=env.integer("MAX_UNPAID_ORDERS", 5, minimum=0),
             rate_limits=env.flag("RATE_LIMITS", default=True),
-            port=env.integer("PORT", 8000, minimum=1, maximum=65535),
+            port=port,
             workers=env.integer("WORKERS", _default_workers(), minimum=1),
             threads=env.integer("THREADS", 4, minimum=1),
         )

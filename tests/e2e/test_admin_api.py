@@ -90,6 +90,40 @@ def test_a_switched_off_account_cannot_sign_in_until_switched_on(
     assert client.post("/api/v1/auth/login", json=login).status_code == 200
 
 
+def test_a_switched_off_account_loses_its_access_token_at_once(
+    client, api: ApiDriver, admin: Account
+):
+    customer, vendor = api.account(), api.vendor()
+    shop = api.service(vendor)
+    variant = api.variant(vendor, shop["id"])
+    order = {"json": {"variant_id": variant["id"]}, "headers": customer.headers}
+    assert client.get("/api/v1/users/me", headers=customer.headers).status_code == 200
+
+    for account in (customer, vendor):
+        path = f"/api/v1/admin/users/{account.id}"
+        assert (
+            client.patch(path, headers=admin.headers, json={"is_active": False}).status_code == 200
+        )
+
+    # Not a quarter of an hour later, when the access tokens expire: the next request.
+    body = assert_error(client.get("/api/v1/users/me", headers=customer.headers), 401)
+    assert body["error"] == "invalid_token" and "switched off" in body["message"]
+    assert_error(client.post("/api/v1/orders", **order), 401)
+    assert_error(client.get("/api/v1/orders", headers=customer.headers), 401)
+    assert_error(client.post("/api/v1/auth/refresh", headers=bearer(customer.refresh_token)), 401)
+    assert_error(client.get("/api/v1/vendors/me", headers=vendor.headers), 401)
+    assert_error(client.post("/api/v1/services", headers=vendor.headers, json={"name": "X"}), 401)
+    assert client.get("/api/v1/users/me", headers=admin.headers).status_code == 200
+
+    # Switched on again, the session (never revoked) works again.
+    path = f"/api/v1/admin/users/{customer.id}"
+    assert client.patch(path, headers=admin.headers, json={"is_active": True}).status_code == 200
+    assert client.get("/api/v1/users/me", headers=customer.headers).status_code == 200
+    assert client.post("/api/v1/orders", **order).status_code == 201
+    refreshed = client.post("/api/v1/auth/refresh", headers=bearer(customer.refresh_token))
+    assert refreshed.status_code == 200 and refreshed.json["access_token"]
+
+
 def test_an_admin_cannot_switch_off_their_own_account(client, admin: Account):
     path = f"/api/v1/admin/users/{admin.id}"
     body = assert_error(

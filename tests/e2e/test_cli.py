@@ -1,6 +1,7 @@
 """The `marketlink` command line, run in-process against a temporary SQLite database."""
 
 import json
+import uuid
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +12,8 @@ from marketlink.entrypoints.cli import DEMO_CUSTOMER, DEMO_VENDOR, cli
 from marketlink.entrypoints.http.app import create_app
 
 pytestmark = pytest.mark.e2e
+
+DEMO_ORDER = uuid.UUID(int=1)
 
 
 @pytest.fixture
@@ -153,3 +156,30 @@ def test_help_lists_the_commands(runner, env):
     assert result.exit_code == 0
     for command in ("migrate", "create-admin", "seed-demo", "run", "serve"):
         assert command in result.output
+
+
+@pytest.mark.parametrize(("args", "environ"), [(["--port", "9100"], {}), ([], {"PORT": "9100"})])
+def test_run_hands_out_links_and_callbacks_on_the_port_it_serves(
+    runner, env, monkeypatch, args, environ
+):
+    served = {}
+
+    def run_simple(host, port, app, **options):
+        served.update(host=host, port=port, app=app)
+
+    monkeypatch.setattr("marketlink.entrypoints.cli.run_simple", run_simple)
+    unset = {"PORT": "", "PUBLIC_BASE_URL": ""}
+    result = invoke(runner, {**env, **unset, **environ}, "run", *args)
+
+    assert result.exit_code == 0, result.output
+    container = served["app"].container
+    try:
+        settings = container.settings()
+        assert (served["host"], served["port"]) == ("127.0.0.1", 9100)
+        assert settings.public_base_url == "http://127.0.0.1:9100"
+        assert settings.sslcommerz_base_url == "http://127.0.0.1:9100/_sandbox/sslcommerz"
+        assert container.pay_links().url_for(DEMO_ORDER).startswith("http://127.0.0.1:9100/pay/")
+        assert container.callback_urls().ipn == "http://127.0.0.1:9100/api/v1/webhooks/sslcommerz/"
+    finally:
+        container.unwire()
+        container.engine().dispose()

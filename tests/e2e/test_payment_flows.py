@@ -229,6 +229,12 @@ class Live:
     def tran_id(self, customer: Account, order: dict[str, Any]) -> str:
         return str(self.payments(customer, order)[0]["tran_id"])
 
+    def refunds_at_the_gateway(self, tran_id: str) -> list[str]:
+        """The amounts the offline gateway was asked to refund for this tran_id."""
+        query = sa.text("SELECT amount FROM sandbox_refunds WHERE tran_id = :tran_id")
+        with self.container.engine().connect() as connection:
+            return [str(amount) for amount in connection.scalars(query, {"tran_id": tran_id})]
+
     def stored_notices(self) -> int:
         with self.container.engine().connect() as connection:
             return int(connection.execute(sa.text("SELECT count(*) FROM gateway_notices")).scalar())
@@ -450,11 +456,16 @@ def test_a_notice_resigned_onto_another_orders_tran_id_pays_nothing(live: Live) 
 
 
 @pytest.mark.parametrize(
-    ("knobs", "reason"),
-    [({"amount": "1600.00"}, "amount_mismatch"), ({"currency": "USD"}, "currency_mismatch")],
+    ("knobs", "reason", "refunded"),
+    [
+        ({"amount": "1600.00"}, "amount_mismatch", ["1600.00"]),  # all of it, not 1500.00
+        ({"amount": "1400.00"}, "amount_mismatch", ["1400.00"]),  # 1500.00 would be refused
+        # The refund API takes a bare BDT amount: a foreign payment is left to an admin.
+        ({"currency": "USD"}, "currency_mismatch", []),
+    ],
 )
-def test_a_tampered_amount_or_currency_pays_nothing_and_flags_the_payment(
-    live: Live, knobs: dict[str, str], reason: str
+def test_a_tampered_amount_or_currency_pays_nothing_and_refunds_what_was_paid(
+    live: Live, knobs: dict[str, str], reason: str, refunded: list[str]
 ) -> None:
     _, variant = live.shop()
     customer = live.account()
@@ -465,11 +476,22 @@ def test_a_tampered_amount_or_currency_pays_nothing_and_flags_the_payment(
     assert live.status(customer, order) == "pending"
     [payment] = live.payments(customer, order)
     assert payment["status"] == "rejected"
-    assert payment["flag"] == "refund" and payment["refund_status"] == "refund_pending"
+    assert payment["flag"] == "refund"
     [notice] = payment["notices"]
     assert (notice["result"], notice["reason"]) == ("rejected", reason)
     live.back_to_merchant(form)  # the return page cannot make it paid either
     assert live.status(customer, order) == "pending"
+    assert live.refunds_at_the_gateway(payment["tran_id"]) == refunded
+    if refunded:
+        assert payment["refund_status"] == "refund_pending"
+        live.cli("reconcile-payments")
+        assert live.payments(customer, order)[0]["refund_status"] == "refunded"
+    else:
+        assert payment["refund_status"] == "refund_failed"
+        path = f"/api/v1/admin/payments/{payment['tran_id']}/refund"
+        by_hand = live.request("POST", path, live.admin())
+        assert by_hand.status_code == 409 and "merchant panel" in by_hand.json()["message"]
+        assert live.refunds_at_the_gateway(payment["tran_id"]) == []
 
 
 def test_a_forged_browser_post_to_the_success_page_never_pays(live: Live) -> None:
@@ -730,6 +752,26 @@ def test_the_pay_link_refuses_bad_links_and_orders_that_cannot_be_paid(live: Liv
     assert "cannot be paid" in refused.text
 
 
+def test_a_head_request_checks_the_pay_link_without_opening_a_session(live: Live) -> None:
+    # Link previewers and mail scanners send HEAD before (or instead of) a person's GET.
+    _, variant = live.shop()
+    customer = live.account()
+    order = live.book(customer, variant)
+    link, token = order["payment_url"].split("?token=")
+
+    for _ in range(3):
+        checked = live.request("HEAD", order["payment_url"])
+        assert checked.status_code == 200
+        assert checked.content == b"" and "Location" not in checked.headers
+        assert checked.headers["Cache-Control"] == "no-store"
+    for url in (f"{link}?token={token[:-2]}xx", link, f"{live.base}/pay/x?token={token}"):
+        assert live.request("HEAD", url).status_code == 404, url
+
+    assert live.payments(customer, order) == [], "no gateway session was opened"
+    live.open_gateway(order)  # a person's GET still does
+    assert len(live.payments(customer, order)) == 1
+
+
 def test_the_pay_link_answers_503_while_the_gateway_is_down_and_the_booking_stands(
     live: Live,
 ) -> None:
@@ -838,9 +880,15 @@ def test_an_admin_accepts_or_refunds_a_payment_held_for_review(live: Live) -> No
 
     payment = live.ok("POST", f"/api/v1/admin/payments/{accept_id}/accept", admin)
     assert payment["flag"] is None and payment["status"] == "valid"
+    assert set(payment) == PAYMENT_FIELDS
+    assert payment["notices"] == by_order[accepted["id"]]["notices"]
+    assert [n["reason"] for n in payment["notices"]] == ["high risk"]
     assert live.status(customer, accepted) == "paid"
     payment = live.ok("POST", f"/api/v1/admin/payments/{refund_id}/refund", admin)
     assert payment["flag"] == "refund" and payment["refund_status"] == "refund_pending"
+    assert payment["notices"] == by_order[refunded["id"]]["notices"]
+    assert [n["reason"] for n in payment["notices"]] == ["high risk"]
+    assert live.refunds_at_the_gateway(refund_id) == ["1500.00"]
     assert live.status(customer, refunded) == "cancelled"
     assert live.available(variant) == 1
 

@@ -55,6 +55,7 @@ def test_a_payment_round_trips_and_saves_every_field(uow, build: Builder):
         None,
     )
     assert (loaded.session_key, loaded.val_id, loaded.created_at) == ("", "", T0)
+    assert loaded.paid_amount is None
 
     later = T0 + timedelta(minutes=3)
     changes = {
@@ -69,6 +70,7 @@ def test_a_payment_round_trips_and_saves_every_field(uow, build: Builder):
         "flag": PaymentFlag.REFUND,
         "refund_status": RefundStatus.PENDING,
         "refund_ref_id": "REF1",
+        "paid_amount": Money.of("1600.50"),
         "updated_at": later,
     }
     for name, value in changes.items():
@@ -80,6 +82,40 @@ def test_a_payment_round_trips_and_saves_every_field(uow, build: Builder):
         saved = work.payments.get("ML0001")
     assert {name: getattr(saved, name) for name in changes} == changes
     assert saved.created_at == T0
+
+
+@pytest.mark.parametrize(
+    "paid", [Money.of("99999999.99"), Money.of("0.01", "USD"), Money.of("15", "EUR"), None]
+)
+def test_the_paid_amount_keeps_its_currency_and_can_be_cleared(uow, build: Builder, paid):
+    payment = build.payment(build.order(), paid_amount=Money.of("1400.00"))
+    payment.paid_amount = paid
+    with uow() as work:
+        assert work.payments.get(payment.tran_id).paid_amount == Money.of("1400.00")
+        work.payments.save(payment)
+        work.commit()
+    with uow() as work:
+        loaded = work.payments.get(payment.tran_id)
+    assert loaded.paid_amount == paid
+    if paid is not None:
+        assert loaded.paid_amount.currency == paid.currency
+
+
+def test_one_payment_comes_with_its_notices_oldest_first_only_when_asked(uow, build: Builder):
+    order = build.order()
+    payment, other = build.payment(order), build.payment(order)
+    with uow() as work:
+        work.payments.record_notice(notice(payment.tran_id, "k2", minutes=2, status="FAILED"))
+        work.payments.record_notice(notice(payment.tran_id, "k1", minutes=1, reason="high risk"))
+        work.payments.record_notice(notice(other.tran_id, "k3"))
+        work.commit()
+    with uow() as work:
+        found = work.payments.get_with_notices(payment.tran_id)
+        alone = work.payments.get(payment.tran_id)
+        assert work.payments.get_with_notices("nope") is None
+    assert [(n.key, n.reason) for n in found.notices] == [("k1", "high risk"), ("k2", "")]
+    assert found.tran_id == payment.tran_id and found.amount == payment.amount
+    assert alone.notices == []
 
 
 def test_the_open_payment_is_the_newest_initiated_unflagged_one(uow, build: Builder):

@@ -6,12 +6,17 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from marketlink.adapters.sqlalchemy.migrate import upgrade_database
-from marketlink.adapters.sqlalchemy.tables import metadata, service_variants, users
+from marketlink.adapters.sqlalchemy.engine import create_engine_for
+from marketlink.adapters.sqlalchemy.migrate import alembic_config, upgrade_database
+from marketlink.adapters.sqlalchemy.tables import metadata, payments, service_variants, users
+from marketlink.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
+from marketlink.domain.money import Money
+from marketlink.domain.payments import PaymentStatus
 from marketlink.domain.users import Role, User
 from tests.integration.conftest import T0, Builder
 
@@ -113,3 +118,75 @@ def test_a_naive_timestamp_is_refused(uow):
     user = User("naive@example.com", "h", "A", "B", Role.CUSTOMER, datetime(2026, 1, 1))
     with uow() as work, pytest.raises(StatementError, match="naive"):
         work.users.add(user)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A database without any schema yet: a new SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return str(request.getfixturevalue("empty_postgres_url"))
+
+
+def _payment_columns(engine: sa.Engine) -> set[str]:
+    return {column["name"] for column in sa.inspect(engine).get_columns("payments")}
+
+
+def test_0002_adds_the_paid_amount_to_a_database_in_use_at_0001(empty_database_url):
+    url = empty_database_url
+    upgrade_database(url, "0001")
+    engine = create_engine_for(url)
+    try:
+        uow = SqlAlchemyUnitOfWork(engine)
+        order = Builder(uow).order()
+        with engine.begin() as connection:  # a payment counted before paid amounts were kept
+            connection.execute(
+                sa.insert(payments).values(
+                    tran_id="MLBEFORE0002",
+                    order_id=order.id,
+                    amount=order.total_amount.amount,
+                    currency="BDT",
+                    status="valid",
+                    session_key="SK",
+                    gateway_url="https://sandbox.test/pay/SK",
+                    val_id="VAL",
+                    bank_tran_id="BANK",
+                    card_type="",
+                    card_no="",
+                    refund_ref_id="",
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+        assert not {"paid_amount", "paid_currency"} & _payment_columns(engine)
+
+        upgrade_database(url)
+
+        engine.dispose()  # no connection keeps the schema it saw before
+        assert {"paid_amount", "paid_currency"} <= _payment_columns(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "target_metadata": metadata}
+            )
+            assert compare_metadata(context, metadata) == []
+        with uow() as work:
+            before = work.payments.get("MLBEFORE0002")
+            assert before.status is PaymentStatus.VALID and before.paid_amount is None
+            assert before.refund_amount() == Money.of("1500.00"), "it equalled the order's"
+            before.paid_amount = Money.of("1500.00")
+            work.payments.save(before)
+            work.commit()
+        with uow() as work:
+            assert work.payments.get("MLBEFORE0002").paid_amount == Money.of("1500.00")
+
+        engine.dispose()
+        command.downgrade(alembic_config(url), "0001")
+        engine.dispose()
+        assert not {"paid_amount", "paid_currency"} & _payment_columns(engine)
+        upgrade_database(url)
+        engine.dispose()
+        with uow() as work:
+            again = work.payments.get("MLBEFORE0002")
+        assert again.paid_amount is None and again.bank_tran_id == "BANK"
+    finally:
+        engine.dispose()

@@ -112,6 +112,19 @@ def test_numbers_and_switches(env):
     assert settings.frontend_url == "https://app.example.com"
 
 
+def test_the_public_base_url_follows_the_port_unless_set(env):
+    moved = Settings.from_env({**env, "PORT": "9000"})
+    assert moved.public_base_url == "http://127.0.0.1:9000"
+    assert moved.sslcommerz_base_url == "http://127.0.0.1:9000/_sandbox/sslcommerz"
+    behind_a_proxy = Settings.from_env(
+        {**env, "PORT": "9000", "PUBLIC_BASE_URL": "https://ml.example.com/"}
+    )
+    assert behind_a_proxy.public_base_url == "https://ml.example.com"
+    by_hand = Settings(secret_key="s", jwt_secret_key="j", database_url="sqlite://", port=9001)
+    assert by_hand.public_base_url == "http://127.0.0.1:9001"
+    assert by_hand.sslcommerz_base_url == "http://127.0.0.1:9001/_sandbox/sslcommerz"
+
+
 class TestGateway:
     def test_without_credentials_the_offline_sandbox_is_used(self, env):
         settings = Settings.from_env({**env, "PUBLIC_BASE_URL": "http://localhost:5000/"})

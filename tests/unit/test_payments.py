@@ -32,8 +32,15 @@ from marketlink.application.use_cases.payments import (
     SettlePayment,
     StartPayment,
 )
+from marketlink.domain.money import Money
 from marketlink.domain.orders import EventSource, OrderStatus
-from marketlink.domain.payments import NoticeResult, PaymentFlag, PaymentStatus, RefundStatus
+from marketlink.domain.payments import (
+    NoticeResult,
+    PaymentFlag,
+    PaymentStatus,
+    RefundStatus,
+    reported_money,
+)
 from marketlink.domain.users import Role
 from tests.fakes import FakeLock, FakePaymentGateway
 
@@ -67,7 +74,7 @@ class Payments:
             "VALID",
             tran_id,
             val_id=val_id,
-            amount=Decimal(amount),
+            amount=None if amount is None else Decimal(amount),
             currency=currency,
             bank_tran_id=f"BANK{tran_id}",
             card_type="BKASH-BKash",
@@ -204,6 +211,7 @@ def test_a_notice_for_an_unknown_tran_id_is_rejected(pay):
         ("15.00", "BDT", "amount_mismatch"),
         ("1500.00", "USD", "currency_mismatch"),
         ("1500.01", "BDT", "amount_mismatch"),
+        (None, "BDT", "amount_mismatch"),
     ],
 )
 def test_a_tampered_amount_or_currency_is_flagged_for_refund_not_paid(
@@ -215,7 +223,89 @@ def test_a_tampered_amount_or_currency_is_flagged_for_refund_not_paid(
     assert pay.order(order.id).status is OrderStatus.PENDING
     payment = pay.payment(tran_id)
     assert (payment.status, payment.flag) == (PaymentStatus.REJECTED, PaymentFlag.REFUND)
-    assert pay.gateway.refunds and pay.gateway.refunds[0][0] == f"BANK{tran_id}"
+
+
+@pytest.mark.parametrize(
+    "paid",
+    [
+        "15.00",  # underpaid: refunding the order's 1500.00 would be refused as too much
+        "1499.99",
+        "1500.01",  # overpaid: refunding 1500.00 would keep a paisa of the customer's
+        "2000.00",
+    ],
+)
+def test_a_mismatched_payment_is_refunded_what_was_paid_not_the_orders_amount(pay, paid):
+    _, tran_id = pay.book_and_open()
+    pay.notice(pay.gateway_paid(tran_id, amount=paid))
+    payment = pay.payment(tran_id)
+    assert payment.paid_amount == Money.of(paid)
+    assert [(bank, amount) for bank, amount, _ in pay.gateway.refunds] == [
+        (f"BANK{tran_id}", Money.of(paid))
+    ]
+    assert (payment.refund_status, payment.refund_ref_id) == (RefundStatus.PENDING, "REF-1")
+
+
+def test_a_payment_that_matched_records_what_was_paid(pay):
+    _, tran_id = pay.book_and_open()
+    pay.notice(pay.gateway_paid(tran_id))
+    assert pay.payment(tran_id).paid_amount == Money.of("1500.00")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"), [("1500.00", "USD"), ("15.00", "EUR"), (None, "BDT")]
+)
+def test_a_payment_the_refund_api_cannot_give_back_is_left_to_an_admin(
+    pay, world, amount, currency
+):
+    # SSLCommerz refunds a bare BDT amount (sslcommerz.md 5.3): a foreign payment, reported
+    # in its own currency, or one whose amount the gateway did not say, is not guessed at.
+    _, tran_id = pay.book_and_open()
+    pay.notice(pay.gateway_paid(tran_id, amount=amount, currency=currency))
+
+    payment = pay.payment(tran_id)
+    assert pay.gateway.refunds == [], "no refund of the wrong sum is asked for"
+    assert (payment.flag, payment.refund_status) == (PaymentFlag.REFUND, RefundStatus.FAILED)
+    assert payment.paid_amount == (Money.of(amount, currency) if amount else None)
+    admin = world.user(Role.ADMIN)
+    with pytest.raises(NotPayable, match="merchant panel"):
+        RefundPayment(world.uow, world.clock, pay.refunds)(admin, tran_id)
+    assert pay.gateway.refunds == []
+    pay.reconcile()
+    assert pay.gateway.refunds == []
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        ("1500", "BDT", Money.of("1500.00")),
+        ("1500.000", "BDT", Money.of("1500.00")),
+        ("99.50", "USD", Money.of("99.50", "USD")),
+        (None, "BDT", None),
+        ("0", "BDT", None),
+        ("-1", "BDT", None),
+        ("NaN", "BDT", None),
+        ("1500.005", "BDT", None),
+        ("100000000.00", "BDT", None),  # beyond the gateway's decimal(10, 2)
+        ("1500.00", "", None),
+        ("1500.00", "bdt", None),
+        ("1500.00", "\u00c4\u00d6\u00dc", None),
+    ],
+)
+def test_only_an_amount_a_refund_could_use_is_recorded_as_paid(amount, currency, expected):
+    assert reported_money(None if amount is None else Decimal(amount), currency) == expected
+
+
+def test_a_counted_payment_without_a_recorded_paid_amount_refunds_its_amount(pay):
+    # Rows from before the paid amount was recorded: VALID means it equalled the order's.
+    _, tran_id = pay.book_and_open()
+    payment = pay.payment(tran_id)
+    assert payment.refund_amount() is None, "nothing paid yet"
+    payment.status = PaymentStatus.VALID
+    assert payment.refund_amount() == payment.amount
+    payment.status = PaymentStatus.REJECTED
+    assert payment.refund_amount() is None
+    payment.paid_amount = Money.of("10.00")
+    assert payment.refund_amount() == Money.of("10.00")
 
 
 def test_a_notice_resigned_onto_another_orders_tran_id_is_rejected(pay, world):
@@ -252,9 +342,11 @@ def test_a_risky_payment_waits_for_review_and_does_not_expire(pay, world):
         p.tran_id
         for p in ListFlaggedPayments(world.uow)(admin, PaymentFlag.REVIEW, PageRequest()).items
     ] == [tran_id]
-    AcceptPayment(world.uow, world.clock, pay.refunds)(admin, tran_id)
+    accepted = AcceptPayment(world.uow, world.clock, pay.refunds)(admin, tran_id)
     assert pay.order(order.id).status is OrderStatus.PAID
     assert pay.payment(tran_id).flag is None
+    assert accepted.flag is None
+    assert [(n.status, n.reason) for n in accepted.notices] == [("VALID", "high risk")]
 
 
 def test_an_admin_may_reject_a_risky_payment_and_refund_it(pay, world):
@@ -265,6 +357,7 @@ def test_an_admin_may_reject_a_risky_payment_and_refund_it(pay, world):
         RefundPayment(world.uow, world.clock, pay.refunds)(pay.customer, tran_id)
     payment = RefundPayment(world.uow, world.clock, pay.refunds)(admin, tran_id)
     assert payment.refund_status is RefundStatus.PENDING and payment.refund_ref_id == "REF-1"
+    assert [(n.status, n.reason) for n in payment.notices] == [("VALID", "high risk")]
     assert pay.order(order.id).status is OrderStatus.CANCELLED
     assert pay.reserved == 0
 

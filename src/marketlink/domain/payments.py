@@ -8,7 +8,15 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from marketlink.domain.money import Money
+from marketlink.domain.errors import InvalidMoney
+from marketlink.domain.money import BDT, Money
+
+# SSLCommerz's amounts are decimal(10, 2) (sslcommerz.md §1.2, §5.3).
+MAX_GATEWAY_AMOUNT = Decimal("99999999.99")
+# The currency SSLCommerz settles and refunds in: its refund API takes a bare
+# `refund_amount`, at most the transaction's original `amount`, which is in BDT
+# (sslcommerz.md §4 "Amount semantics", §5.3).
+REFUND_CURRENCY = BDT
 
 
 class PaymentStatus(StrEnum):
@@ -67,11 +75,51 @@ class Payment:
     flag: PaymentFlag | None = None
     refund_status: RefundStatus | None = None
     refund_ref_id: str = ""
+    # What the gateway's validation API says was paid (None until it has said so, or when
+    # it reported nothing usable); `amount` is what we asked for.
+    paid_amount: Money | None = None
     notices: list[RecordedNotice] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
         return self.status is PaymentStatus.INITIATED and self.flag is None
+
+    def refund_amount(self) -> Money | None:
+        """What a refund gives back: what the gateway says was paid, not what we asked for.
+
+        An underpayment refunded at the order's amount is refused (more than was paid),
+        an overpayment only partly given back. A payment counted VALID was checked to equal
+        the order's amount and currency, so without a recorded paid amount (a row older
+        than the record) `amount` is what was paid.
+
+        None when no refund can be asked of the gateway automatically, and an admin must
+        see to it: the paid amount is unknown, or it is in another currency than BDT. For a
+        foreign payment the validation API reports what the customer was asked in that
+        currency (`currency_amount`, `currency_type`), while the refund API takes a bare
+        BDT amount: sending that number would refund the wrong sum.
+        """
+        paid = self.paid_amount
+        if paid is None and self.status is PaymentStatus.VALID:
+            paid = self.amount
+        if paid is None or paid.currency != REFUND_CURRENCY:
+            return None
+        return paid
+
+
+def reported_money(amount: Decimal | None, currency: str) -> Money | None:
+    """An amount the gateway reported, as Money; None when it is none a refund could use.
+
+    That is: missing, not positive, beyond the gateway's decimal(10, 2), with more than
+    two decimals, or without a three-letter upper-case currency code.
+    """
+    if amount is None or not amount.is_finite() or not 0 < amount <= MAX_GATEWAY_AMOUNT:
+        return None
+    if not currency.isascii():
+        return None
+    try:
+        return Money(amount, currency)
+    except InvalidMoney:
+        return None
 
 
 # What the gateway's statuses mean for us.

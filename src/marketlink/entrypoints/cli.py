@@ -6,6 +6,7 @@ Configuration problems end the command with their one-line message and exit code
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,9 +50,11 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def _settings() -> Settings:
+def _settings(port: int | None = None) -> Settings:
+    """The environment's settings; a `--port` counts as PORT (PUBLIC_BASE_URL follows it)."""
+    environ = os.environ if port is None else {**os.environ, "PORT": str(port)}
     try:
-        return Settings.from_env()
+        return Settings.from_env(environ)
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -273,11 +276,11 @@ def reconcile_payments(min_age: int) -> None:
 @click.option("--port", type=int, default=None, help="Default: PORT (8000).")
 def run(host: str, port: int | None) -> None:
     """The development server (threaded, no reloader)."""
-    settings = _settings()
+    settings = _settings(port)
     app = create_app(settings)
     # werkzeug directly: Flask's app.run() refuses to serve inside a `flask`-style CLI group.
     # Threaded, so that a gateway call to the sandbox in this same server cannot deadlock.
-    run_simple(host, port or settings.port, app, threaded=True, use_reloader=False)
+    run_simple(host, settings.port, app, threaded=True, use_reloader=False)
 
 
 # Requests in flight at once while the offline gateway handles one payment in this server.

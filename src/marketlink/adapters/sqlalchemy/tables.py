@@ -170,6 +170,10 @@ payments = sa.Table(
     sa.Column("refund_ref_id", GATEWAY_TEXT, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # What the gateway's validation API says was paid (what a refund gives back); NULL
+    # until it has said so. Facts reported by the gateway, so no CHECK beyond the type.
+    sa.Column("paid_amount", MONEY, nullable=True),
+    sa.Column("paid_currency", sa.CHAR(3), nullable=True),
     sa.CheckConstraint("amount > 0", name="amount_positive"),
     one_of("status", PaymentStatus),
     one_of("flag", PaymentFlag),

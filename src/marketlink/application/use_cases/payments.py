@@ -30,11 +30,13 @@ from marketlink.application.ports import (
     Page,
     PageRequest,
     PaymentGateway,
+    RefundAnswer,
     SessionRequest,
     UnitOfWork,
     UnitOfWorkFactory,
 )
 from marketlink.application.use_cases.orders import apply_transition, visible_order
+from marketlink.domain.money import Money
 from marketlink.domain.orders import EventSource, OrderStatus, RepairOrder
 from marketlink.domain.payments import (
     NOTICE_STATUSES,
@@ -50,6 +52,7 @@ from marketlink.domain.payments import (
     Verdict,
     judge_failure,
     judge_success,
+    reported_money,
 )
 from marketlink.domain.users import Role
 
@@ -97,6 +100,10 @@ def is_gateway_id(value: str, max_length: int) -> bool:
         and value.isprintable()
         and " " not in value
     )
+
+
+def _describe(money: Money | None) -> str:
+    return f"{money} {money.currency}" if money is not None else "an unknown amount"
 
 
 def new_tran_id(order_id: uuid.UUID) -> str:
@@ -220,27 +227,46 @@ class Refunds:
         return flagged
 
     def request(self, tran_id: str) -> None:
+        """Asks the gateway to give back what was paid (see `Payment.refund_amount`).
+
+        A payment whose paid amount the gateway cannot be asked to refund (unknown, or in
+        another currency than BDT) is marked refund_failed at once, without a call: it
+        stays flagged for refund, and an admin refunds it by hand in the gateway's panel.
+        """
         with self._uow() as uow:
             payment = uow.payments.get(tran_id)
         if payment is None or payment.refund_status is not RefundStatus.PENDING:
             return
         if payment.refund_ref_id or not payment.bank_tran_id:
             return
+        amount = payment.refund_amount()
+        if amount is None:
+            log.warning(
+                "refund of %s needs an admin: paid %s, which the gateway cannot refund",
+                tran_id,
+                _describe(payment.paid_amount),
+            )
+            self._record(tran_id, None)
+            return
         try:
             answer = self._gateway.refund(
                 payment.bank_tran_id,
-                payment.amount,
+                amount,
                 refund_trans_id=f"RF{tran_id}"[:MAX_TRAN_ID_LENGTH],
                 remarks=f"MarketLink refund for order {payment.order_id}",
             )
         except GatewayUnavailable:
             log.warning("refund of %s deferred: gateway unavailable", tran_id)
             return  # still refund_pending: the reconciler asks again
+        self._record(tran_id, answer)
+
+    def _record(self, tran_id: str, answer: RefundAnswer | None) -> None:
+        """The gateway's answer to a refund request; None: it could not be asked (failed)."""
         with self._uow() as uow:
             payment = uow.payments.get(tran_id)
-            if payment is None:
+            if payment is None or payment.refund_status is not RefundStatus.PENDING:
                 return
-            if answer.status in ("success", "processing"):
+            if answer is not None and answer.status in ("success", "processing"):
                 payment.refund_ref_id = answer.refund_ref_id or payment.refund_ref_id
             else:
                 payment.refund_status = RefundStatus.FAILED
@@ -387,6 +413,8 @@ class SettlePayment:
             payment.card_type = transaction.card_type
             payment.card_no = transaction.card_no
             payment.risk_level = transaction.risk_level
+            # The validation API's word on what was paid: what a refund gives back.
+            payment.paid_amount = reported_money(transaction.amount, transaction.currency)
         refund = False
         if verdict is Verdict.CONFIRM:
             payment.status = PaymentStatus.VALID
@@ -587,6 +615,12 @@ def _payment_or_not_found(uow: UnitOfWork, tran_id: str) -> Payment:
     return payment
 
 
+def _as_stored(uow_factory: UnitOfWorkFactory, payment: Payment) -> Payment:
+    """The payment as it stands now (a refund request may have changed it), with its notices."""
+    with uow_factory() as uow:
+        return uow.payments.get_with_notices(payment.tran_id) or payment
+
+
 class AcceptPayment:
     """An admin accepts a payment held for review: the order is paid if it still can be."""
 
@@ -622,7 +656,7 @@ class AcceptPayment:
             uow.commit()
         if refund:
             self._refunds.request(tran_id)
-        return payment
+        return _as_stored(self._uow, payment)
 
 
 class RefundPayment:
@@ -639,6 +673,11 @@ class RefundPayment:
             payment = _payment_or_not_found(uow, tran_id)
             if payment.flag is None or not payment.bank_tran_id:
                 raise NotPayable("only a flagged payment that took money can be refunded")
+            if payment.refund_amount() is None:
+                raise NotPayable(
+                    f"this payment ({_describe(payment.paid_amount)}) cannot be refunded "
+                    "through the gateway's API: refund it in the gateway's merchant panel"
+                )
             order = uow.orders.get(payment.order_id)
             assert order is not None
             if payment.flag is PaymentFlag.REVIEW and order.status is OrderStatus.PENDING:
@@ -659,6 +698,4 @@ class RefundPayment:
             uow.payments.save(payment)
             uow.commit()
         self._refunds.request(tran_id)
-        with self._uow() as uow:
-            refreshed = uow.payments.get(tran_id)
-        return refreshed or payment
+        return _as_stored(self._uow, payment)

@@ -18,7 +18,6 @@ from marketlink.application.use_cases.accounts import (
     ProfileChanges,
     Register,
     RegisterUser,
-    ResumeSession,
     UpdateProfile,
 )
 from marketlink.containers import Container
@@ -28,6 +27,7 @@ from marketlink.entrypoints.http.auth import (
     authenticated,
     current_actor,
     current_session_id,
+    current_user,
     issue_tokens,
     refresh_access_token,
 )
@@ -83,11 +83,10 @@ class SignIn(MethodView):
 class Refresh(MethodView):
     @authenticated(blp, refresh=True)
     @blp.response(200, RefreshedOut)
-    @inject
-    def post(self, resume: ResumeSession = Provide[Container.resume_session]) -> Any:
+    def post(self) -> Any:
         """A new access token for the refresh token's session"""
-        user = resume(current_actor().user_id)
-        return refresh_access_token(user, current_session_id())
+        # The token's user was loaded, and found still active, before this view ran.
+        return refresh_access_token(current_user(), current_session_id())
 
 
 @blp.route("/auth/logout")

@@ -2,7 +2,9 @@
 
 One login is one session: its access and refresh tokens share a session id (`sid`),
 refreshing keeps it, and logging out revokes it through the TokenBlocklist port, so
-both tokens stop working at once.
+both tokens stop working at once. Every authenticated request also loads the token's
+user (one primary-key read): an account an admin switched off stops working at once,
+not when its access token expires.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from flask_jwt_extended import (
     JWTManager,
     create_access_token,
     create_refresh_token,
+    get_current_user,
     get_jwt,
     jwt_required,
 )
 from flask_smorest import Blueprint
 
 from marketlink.application.actors import Actor
+from marketlink.application.errors import InvalidCredentials
 from marketlink.application.ports import TokenBlocklist
+from marketlink.application.use_cases.accounts import ResumeSession
 from marketlink.domain.users import Role, User
 from marketlink.entrypoints.http.errors import error_response
 
@@ -37,9 +42,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def configure_jwt(
-    app: Flask, secret_key: str, blocklist: Callable[[], TokenBlocklist]
+    app: Flask,
+    secret_key: str,
+    blocklist: Callable[[], TokenBlocklist],
+    active_user: Callable[[], ResumeSession],
 ) -> JWTManager:
-    """Sets up flask-jwt-extended; every token problem answers 401 in the error shape."""
+    """Sets up flask-jwt-extended; every token problem answers 401 in the error shape.
+
+    `active_user` gives the use case that finds a token's user, if it is still active.
+    """
     app.config.update(
         JWT_SECRET_KEY=secret_key,
         JWT_ACCESS_TOKEN_EXPIRES=ACCESS_TOKEN_LIFETIME,
@@ -54,6 +65,15 @@ def configure_jwt(
     def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
         session_id = payload.get("sid")
         return not isinstance(session_id, str) or blocklist().is_revoked(session_id)
+
+    @jwt.user_lookup_loader
+    def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
+        # Runs once the token's signature, expiry and revocation have been checked. None
+        # (unknown or inactive) answers 401 through the user_lookup_error_loader below.
+        try:
+            return active_user()(int(payload["sub"]))
+        except (InvalidCredentials, KeyError, TypeError, ValueError):
+            return None
 
     @jwt.unauthorized_loader
     def _missing(reason: str) -> Response:
@@ -81,7 +101,7 @@ def configure_jwt(
 
     @jwt.user_lookup_error_loader
     def _no_user(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
-        return _unauthorized("The token's user is unknown", "invalid_token")
+        return _unauthorized("The token's user is unknown or switched off", "invalid_token")
 
     return jwt
 
@@ -119,6 +139,12 @@ def current_actor() -> Actor:
     """The authenticated caller, as the use cases know them."""
     claims = get_jwt()
     return Actor(int(claims["sub"]), Role(claims["role"]))
+
+
+def current_user() -> User:
+    """The authenticated caller's account, as loaded (active) for this request."""
+    user: User = get_current_user()
+    return user
 
 
 def current_session_id() -> str:

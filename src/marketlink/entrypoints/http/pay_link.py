@@ -54,8 +54,32 @@ def _not_found() -> Response:
     )
 
 
+def _genuine(order_id: str, token: str, pay_links: PayLinks) -> uuid.UUID | None:
+    """The order a link is for, when its token is this order's, unexpired signature."""
+    try:
+        order = uuid.UUID(order_id)
+    except ValueError:
+        return None
+    if not token or len(token) > MAX_TOKEN_LENGTH or not pay_links.is_valid(order, token):
+        return None
+    return order
+
+
 @blp.route("/pay/<order_id>")
 class PayLink(MethodView):
+    @blp.doc(parameters=[TOKEN_PARAMETER])
+    @blp.response(200, description="A genuine, unexpired link (no body)")
+    @blp.alt_response(404, description="A bad or expired link")
+    @inject
+    def head(self, order_id: str, pay_links: PayLinks = Provide[Container.pay_links]) -> Response:
+        """Check a pay link without following it (nothing is opened at the gateway)"""
+        # Link previewers and mail scanners send HEAD: without this method Flask would run
+        # GET, and every preview would open a gateway session. The token is checked, nothing
+        # else: the order's state is the GET's business.
+        if _genuine(order_id, request.args.get("token", ""), pay_links) is None:
+            return _not_found()
+        return page("Pay for your order", "Open this link in a browser to pay.", 200)
+
     @blp.doc(parameters=[TOKEN_PARAMETER])
     @blp.response(303, description="To the gateway's payment page (`Location`)")
     @blp.alt_response(404, description="Unknown order, or a bad or expired link (HTML)")
@@ -70,12 +94,8 @@ class PayLink(MethodView):
         start_payment: StartPayment = Provide[Container.start_payment],
     ) -> Response:
         """Open the gateway's payment page for an order (a browser follows this link)"""
-        token = request.args.get("token", "")
-        try:
-            order = uuid.UUID(order_id)
-        except ValueError:
-            return _not_found()
-        if not token or len(token) > MAX_TOKEN_LENGTH or not pay_links.is_valid(order, token):
+        order = _genuine(order_id, request.args.get("token", ""), pay_links)
+        if order is None:
             return _not_found()
         try:
             opened = start_payment(order)

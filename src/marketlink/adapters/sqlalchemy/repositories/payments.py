@@ -43,6 +43,11 @@ def _payment(row: sa.Row[Any]) -> Payment:
         flag=PaymentFlag(row.flag) if row.flag else None,
         refund_status=RefundStatus(row.refund_status) if row.refund_status else None,
         refund_ref_id=row.refund_ref_id,
+        paid_amount=(
+            Money(row.paid_amount, row.paid_currency)
+            if row.paid_amount is not None and row.paid_currency is not None
+            else None
+        ),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -64,6 +69,8 @@ def _payment_values(payment: Payment) -> dict[str, Any]:
         "flag": payment.flag.value if payment.flag else None,
         "refund_status": payment.refund_status.value if payment.refund_status else None,
         "refund_ref_id": payment.refund_ref_id,
+        "paid_amount": payment.paid_amount.amount if payment.paid_amount else None,
+        "paid_currency": payment.paid_amount.currency if payment.paid_amount else None,
         "created_at": payment.created_at,
         "updated_at": payment.updated_at,
     }
@@ -94,6 +101,12 @@ class SqlPaymentRepository(SqlRepository):
     def get(self, tran_id: str) -> Payment | None:
         row = self._execute(sa.select(payments).where(payments.c.tran_id == tran_id)).first()
         return _payment(row) if row else None
+
+    def get_with_notices(self, tran_id: str) -> Payment | None:
+        payment = self.get(tran_id)
+        if payment is not None:
+            self._attach_notices([payment])
+        return payment
 
     def save(self, payment: Payment) -> None:
         self._execute(
