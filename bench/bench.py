@@ -174,17 +174,42 @@ def run_load(total: int, clients: list[Client], request: callable) -> Load:
     return Load(latencies, statuses, time.perf_counter() - started, last_success[0] - started)
 
 
-def cpu_seconds(pgid: int) -> float:
-    """CPU time (user + system) of every process in a process group: the server's workers."""
+def cpu_seconds(pgid: int | None = None, command: str | None = None) -> float:
+    """CPU time (user + system) of the processes in a process group or with a command name."""
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            comm, rest = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
             continue  # the process ended while we looked
-        if int(fields[2]) == pgid:  # field 5 of stat, after pid and (comm)
-            ticks += int(fields[11]) + int(fields[12])
+        fields = rest.split()
+        if (pgid is not None and int(fields[2]) == pgid) or comm == command:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU spent by the server's workers, PostgreSQL and Redis between start() and stop()."""
+
+    def __init__(self, server_pgid: int) -> None:
+        self._server_pgid = server_pgid
+
+    def _read(self) -> dict[str, float]:
+        return {
+            "server": cpu_seconds(pgid=self._server_pgid),
+            "postgres": cpu_seconds(command="postgres"),
+            "redis": cpu_seconds(command="redis-server"),
+        }
+
+    def start(self) -> None:
+        self._before = self._read()
+
+    def per_request(self, requests: int) -> dict[str, float]:
+        after = self._read()
+        return {
+            f"{name}_cpu_ms_per_request": round(1000 * (after[name] - before) / requests, 2)
+            for name, before in self._before.items()
+        }
 
 
 def latency_figures(latencies: list[float]) -> dict[str, float]:
@@ -252,11 +277,12 @@ def main() -> int:
 
         if args.mode == "book":
             body = {"variant_id": variant["id"]}
-            cpu_before = cpu_seconds(server.pid)
+            cpu = CpuMeter(server.pid)
+            cpu.start()
             load = run_load(
                 args.requests, customers, lambda c: c.call("POST", "/api/v1/orders", body)[0]
             )
-            server_cpu = cpu_seconds(server.pid) - cpu_before
+            cpu_figures = cpu.per_request(len(load.latencies))
             with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
                 orders = conn.execute(
                     "SELECT count(*) FROM repair_orders WHERE variant_id = %s", (variant["id"],)
@@ -275,7 +301,7 @@ def main() -> int:
                 # Every request over the whole run, including the 409s once sold out.
                 "requests_per_s": round(len(load.latencies) / load.elapsed, 1),
                 **latency_figures(load.latencies),
-                "server_cpu_ms_per_request": round(1000 * server_cpu / len(load.latencies), 2),
+                **cpu_figures,
                 "statuses": dict(sorted(load.statuses.items())),
                 "orders": orders,
                 "reserved": reserved,
@@ -296,16 +322,17 @@ def main() -> int:
                     return client.call("GET", f"/api/v1/orders/{owner[id(client)]}")[0]
                 return client.call("GET", "/api/v1/services?page_size=20")[0]
 
-            cpu_before = cpu_seconds(server.pid)
+            cpu = CpuMeter(server.pid)
+            cpu.start()
             load = run_load(args.requests, customers, browse)
-            server_cpu = cpu_seconds(server.pid) - cpu_before
+            cpu_figures = cpu.per_request(len(load.latencies))
             result = {
                 "mode": "browse",
                 "clients": args.clients,
                 "requests": args.requests,
                 "requests_per_s": round(len(load.latencies) / load.elapsed, 1),
                 **latency_figures(load.latencies),
-                "server_cpu_ms_per_request": round(1000 * server_cpu / len(load.latencies), 2),
+                **cpu_figures,
                 "statuses": dict(sorted(load.statuses.items())),
             }
         print(json.dumps(result))
