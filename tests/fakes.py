@@ -424,12 +424,19 @@ class FakePasswordHasher:
 class FakeTokenBlocklist:
     def __init__(self) -> None:
         self.revoked: dict[str, datetime] = {}
+        self.revoked_users: dict[int, int] = {}  # user id -> ttl in seconds
 
     def revoke(self, session_id: str, expires_at: datetime) -> None:
         self.revoked[session_id] = expires_at
 
-    def is_revoked(self, session_id: str) -> bool:
-        return session_id in self.revoked
+    def revoke_user(self, user_id: int, ttl_seconds: int) -> None:
+        self.revoked_users[user_id] = ttl_seconds
+
+    def restore_user(self, user_id: int) -> None:
+        self.revoked_users.pop(user_id, None)
+
+    def is_revoked(self, session_id: str, user_id: int) -> bool:
+        return session_id in self.revoked or user_id in self.revoked_users
 
 
 class FakeLock:

@@ -195,5 +195,5 @@ class Container(containers.DeclarativeContainer):
 
     # Admin
     list_users = providers.Factory(admin.ListUsers, uow)
-    set_user_active = providers.Factory(admin.SetUserActive, uow)
+    set_user_active = providers.Factory(admin.SetUserActive, uow, token_blocklist)
     set_vendor_active = providers.Factory(admin.SetVendorActive, uow)

@@ -107,7 +107,7 @@ def test_a_switched_off_account_loses_its_access_token_at_once(
 
     # Not a quarter of an hour later, when the access tokens expire: the next request.
     body = assert_error(client.get("/api/v1/users/me", headers=customer.headers), 401)
-    assert body["error"] == "invalid_token" and "switched off" in body["message"]
+    assert body["error"] == "token_revoked" and "switched off" in body["message"]
     assert_error(client.post("/api/v1/orders", **order), 401)
     assert_error(client.get("/api/v1/orders", headers=customer.headers), 401)
     assert_error(client.post("/api/v1/auth/refresh", headers=bearer(customer.refresh_token)), 401)

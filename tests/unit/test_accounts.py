@@ -68,7 +68,8 @@ def test_logout_revokes_the_session_until_its_tokens_expire():
     blocklist = FakeTokenBlocklist()
     until = datetime(2026, 12, 5, tzinfo=UTC)
     Logout(blocklist)("session-1", until)
-    assert blocklist.is_revoked("session-1")
+    assert blocklist.is_revoked("session-1", 1)
+    assert not blocklist.is_revoked("session-2", 1)
     assert blocklist.revoked["session-1"] == until
 
 

@@ -12,13 +12,13 @@ from marketlink.application.use_cases.admin import (
 from marketlink.application.use_cases.orders import BookingPolicy, PlaceOrder
 from marketlink.application.use_cases.vendors import ListVendors
 from marketlink.domain.users import Role
-from tests.fakes import FakeLock, FakePasswordHasher
+from tests.fakes import FakeLock, FakePasswordHasher, FakeTokenBlocklist
 
 
 def test_an_admin_lists_every_account_page_by_page(world):
     admin = world.user(Role.ADMIN)
     others = [world.user(), world.user(Role.VENDOR)]
-    SetUserActive(world.uow)(admin, others[0].user_id, False)
+    SetUserActive(world.uow, FakeTokenBlocklist())(admin, others[0].user_id, False)
 
     page = ListUsers(world.uow)(admin, PageRequest(page=1, page_size=2))
 
@@ -37,7 +37,7 @@ def test_only_admins_administer(world, role):
     with pytest.raises(Forbidden):
         ListUsers(world.uow)(someone, PageRequest())
     with pytest.raises(Forbidden):
-        SetUserActive(world.uow)(someone, vendor.user_id, False)
+        SetUserActive(world.uow, FakeTokenBlocklist())(someone, vendor.user_id, False)
     with pytest.raises(Forbidden):
         SetVendorActive(world.uow)(someone, shop.id, False)
     assert world.uow.db.users[vendor.user_id].is_active
@@ -50,27 +50,27 @@ def test_a_deactivated_user_cannot_sign_in_until_reactivated(world):
     email = world.uow.db.users[customer.user_id].email
     login = Login(world.uow, FakePasswordHasher())
 
-    user = SetUserActive(world.uow)(admin, customer.user_id, False)
+    user = SetUserActive(world.uow, FakeTokenBlocklist())(admin, customer.user_id, False)
 
     assert user.is_active is False
     with pytest.raises(Exception, match="Invalid email or password"):
         login(email, "password1")
-    SetUserActive(world.uow)(admin, customer.user_id, True)
+    SetUserActive(world.uow, FakeTokenBlocklist())(admin, customer.user_id, True)
     assert login(email, "password1").id == customer.user_id
 
 
 def test_an_admin_cannot_switch_off_their_own_account(world):
     admin = world.user(Role.ADMIN)
     with pytest.raises(CannotDeactivateSelf):
-        SetUserActive(world.uow)(admin, admin.user_id, False)
+        SetUserActive(world.uow, FakeTokenBlocklist())(admin, admin.user_id, False)
     assert world.uow.db.users[admin.user_id].is_active
-    assert SetUserActive(world.uow)(admin, admin.user_id, True).is_active
+    assert SetUserActive(world.uow, FakeTokenBlocklist())(admin, admin.user_id, True).is_active
 
 
 def test_unknown_users_and_vendors_are_not_found(world):
     admin = world.user(Role.ADMIN)
     with pytest.raises(NotFound):
-        SetUserActive(world.uow)(admin, 999, False)
+        SetUserActive(world.uow, FakeTokenBlocklist())(admin, 999, False)
     with pytest.raises(NotFound):
         SetVendorActive(world.uow)(admin, 999, False)
 
@@ -98,5 +98,40 @@ def test_setting_the_same_value_again_writes_nothing(world):
     admin = world.user(Role.ADMIN)
     customer = world.user()
     commits = world.uow.commits
-    SetUserActive(world.uow)(admin, customer.user_id, True)
+    SetUserActive(world.uow, FakeTokenBlocklist())(admin, customer.user_id, True)
     assert world.uow.commits == commits
+
+
+def test_switching_a_user_off_revokes_their_tokens_and_on_restores_them(world):
+    admin = world.user(Role.ADMIN)
+    customer = world.user()
+    blocklist = FakeTokenBlocklist()
+    set_active = SetUserActive(world.uow, blocklist)
+
+    set_active(admin, customer.user_id, False)
+
+    # For as long as a session lives: every token issued before the switch-off expires.
+    assert blocklist.revoked_users == {customer.user_id: 7 * 24 * 3600}
+    assert blocklist.is_revoked("any-session", customer.user_id)
+    assert not blocklist.is_revoked("any-session", admin.user_id)
+    set_active(admin, customer.user_id, True)
+    assert blocklist.revoked_users == {}
+    assert not blocklist.is_revoked("any-session", customer.user_id)
+
+
+def test_repeating_a_switch_off_writes_the_blocklist_again(world):
+    # A deactivation whose blocklist write was lost is repaired by sending it again.
+    admin = world.user(Role.ADMIN)
+    customer = world.user()
+    SetUserActive(world.uow, FakeTokenBlocklist())(admin, customer.user_id, False)
+    blocklist = FakeTokenBlocklist()
+    SetUserActive(world.uow, blocklist)(admin, customer.user_id, False)
+    assert customer.user_id in blocklist.revoked_users
+
+
+def test_unknown_users_are_never_put_on_the_blocklist(world):
+    admin = world.user(Role.ADMIN)
+    blocklist = FakeTokenBlocklist()
+    with pytest.raises(NotFound):
+        SetUserActive(world.uow, blocklist)(admin, 999, False)
+    assert blocklist.revoked_users == {}

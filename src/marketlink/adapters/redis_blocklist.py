@@ -20,6 +20,9 @@ end
 return 1
 """
 
+# Session ids are URL-safe base64 (no ':'), so a user's key never meets a session's.
+_USER = "user:"
+
 
 class RedisTokenBlocklist:
     def __init__(
@@ -39,8 +42,19 @@ class RedisTokenBlocklist:
             return  # its tokens have expired already: nothing left to refuse
         self._revoke(keys=[self._key(session_id)], args=[seconds])
 
-    def is_revoked(self, session_id: str) -> bool:
-        return bool(self._client.exists(self._key(session_id)))
+    def revoke_user(self, user_id: int, ttl_seconds: int) -> None:
+        # A later switch-off always starts a full ttl: it is never shorter than what is left.
+        self._client.set(self._user_key(user_id), "1", ex=ttl_seconds)
+
+    def restore_user(self, user_id: int) -> None:
+        self._client.delete(self._user_key(user_id))
+
+    def is_revoked(self, session_id: str, user_id: int) -> bool:
+        # One round trip for both: EXISTS counts how many of the keys exist.
+        return bool(self._client.exists(self._key(session_id), self._user_key(user_id)))
 
     def _key(self, session_id: str) -> str:
         return self._prefix + session_id
+
+    def _user_key(self, user_id: int) -> str:
+        return f"{self._prefix}{_USER}{user_id}"

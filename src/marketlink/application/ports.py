@@ -207,10 +207,19 @@ class PasswordHasher(Protocol):
 
 
 class TokenBlocklist(Protocol):
-    """Revoked sessions; an entry may be forgotten once its tokens have expired."""
+    """Revoked sessions and switched-off users; an entry may go once its tokens expired."""
 
-    def revoke(self, session_id: str, expires_at: datetime) -> None: ...
-    def is_revoked(self, session_id: str) -> bool: ...
+    def revoke(self, session_id: str, expires_at: datetime) -> None:
+        """Refuses every token of the session (logout)."""
+
+    def revoke_user(self, user_id: int, ttl_seconds: int) -> None:
+        """Refuses every token of the user, for `ttl_seconds` (at least a session's life)."""
+
+    def restore_user(self, user_id: int) -> None:
+        """Undoes revoke_user: the user's sessions not revoked one by one work again."""
+
+    def is_revoked(self, session_id: str, user_id: int) -> bool:
+        """Whether the session is revoked or its user switched off (one look-up per request)."""
 
 
 class Lock(Protocol):

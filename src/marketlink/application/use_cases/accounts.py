@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from marketlink.application.actors import Actor
 from marketlink.application.errors import EmailTaken, InvalidCredentials, NotFound
@@ -18,6 +18,8 @@ from marketlink.domain.users import Role, User
 
 SELF_SERVICE_ROLES = frozenset({Role.CUSTOMER, Role.VENDOR})
 MIN_PASSWORD_LENGTH = 8
+# The longest a token of a session lives: the refresh token's lifetime.
+SESSION_LIFETIME = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,18 @@
 """Administration: the accounts and shops an admin may switch on and off.
 
 Switching off is the only lever: an inactive user cannot sign in or refresh a session,
-an inactive vendor's shop disappears from the catalog and takes no new bookings. Orders
-already placed keep their course (payments, refunds and the shop's work go on).
+and the tokens they hold stop working at once (through the token blocklist, which every
+authenticated request consults anyway); an inactive vendor's shop disappears from the
+catalog and takes no new bookings. Orders already placed keep their course (payments,
+refunds and the shop's work go on).
 """
 
 from __future__ import annotations
 
 from marketlink.application.actors import Actor
 from marketlink.application.errors import ApplicationError, NotFound
-from marketlink.application.ports import Page, PageRequest, UnitOfWorkFactory
+from marketlink.application.ports import Page, PageRequest, TokenBlocklist, UnitOfWorkFactory
+from marketlink.application.use_cases.accounts import SESSION_LIFETIME
 from marketlink.domain.users import Role, User, VendorProfile
 
 
@@ -32,8 +35,14 @@ class ListUsers:
 
 
 class SetUserActive:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    """Switches an account off (its tokens refused at once) or on (its sessions back)."""
+
+    # A switch-off outlives every token issued before it; refresh and login refuse new ones.
+    REVOKE_FOR_SECONDS = int(SESSION_LIFETIME.total_seconds())
+
+    def __init__(self, uow: UnitOfWorkFactory, blocklist: TokenBlocklist) -> None:
         self._uow = uow
+        self._blocklist = blocklist
 
     def __call__(self, actor: Actor, user_id: int, is_active: bool) -> User:
         actor.require(Role.ADMIN)
@@ -48,6 +57,13 @@ class SetUserActive:
                 user.is_active = is_active
                 uow.users.save(user)
                 uow.commit()
+        # After the transaction (the SQL blocklist is another connection), and even when
+        # nothing changed: repeating a request whose blocklist write failed repairs it.
+        # Until then refresh and login still refuse a switched-off user.
+        if is_active:
+            self._blocklist.restore_user(user_id)
+        else:
+            self._blocklist.revoke_user(user_id, self.REVOKE_FOR_SECONDS)
         return user
 
 

@@ -18,6 +18,7 @@ from marketlink.application.use_cases.accounts import (
     ProfileChanges,
     Register,
     RegisterUser,
+    ResumeSession,
     UpdateProfile,
 )
 from marketlink.containers import Container
@@ -27,7 +28,6 @@ from marketlink.entrypoints.http.auth import (
     authenticated,
     current_actor,
     current_session_id,
-    current_user,
     issue_tokens,
     refresh_access_token,
 )
@@ -83,10 +83,12 @@ class SignIn(MethodView):
 class Refresh(MethodView):
     @authenticated(blp, refresh=True)
     @blp.response(200, RefreshedOut)
-    def post(self) -> Any:
+    @inject
+    def post(self, resume: ResumeSession = Provide[Container.resume_session]) -> Any:
         """A new access token for the refresh token's session"""
-        # The token's user was loaded, and found still active, before this view ran.
-        return refresh_access_token(current_user(), current_session_id())
+        # Reads the user (not a hot path): still active, and its role as it is now.
+        user = resume(current_actor().user_id)
+        return refresh_access_token(user, current_session_id())
 
 
 @blp.route("/auth/logout")

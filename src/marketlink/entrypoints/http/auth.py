@@ -2,9 +2,10 @@
 
 One login is one session: its access and refresh tokens share a session id (`sid`),
 refreshing keeps it, and logging out revokes it through the TokenBlocklist port, so
-both tokens stop working at once. Every authenticated request also loads the token's
-user (one primary-key read): an account an admin switched off stops working at once,
-not when its access token expires.
+both tokens stop working at once. The same look-up, made on every authenticated request,
+also answers for the token's user: an account an admin switched off is on the blocklist
+too (see SetUserActive), so its tokens stop working at once, not when they expire, and
+no request reads the users table just to check.
 """
 
 from __future__ import annotations
@@ -20,21 +21,19 @@ from flask_jwt_extended import (
     JWTManager,
     create_access_token,
     create_refresh_token,
-    get_current_user,
     get_jwt,
     jwt_required,
 )
 from flask_smorest import Blueprint
 
 from marketlink.application.actors import Actor
-from marketlink.application.errors import InvalidCredentials
 from marketlink.application.ports import TokenBlocklist
-from marketlink.application.use_cases.accounts import ResumeSession
+from marketlink.application.use_cases.accounts import SESSION_LIFETIME
 from marketlink.domain.users import Role, User
 from marketlink.entrypoints.http.errors import error_response
 
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
-REFRESH_TOKEN_LIFETIME = timedelta(days=7)
+REFRESH_TOKEN_LIFETIME = SESSION_LIFETIME
 TOKEN_TYPE = "Bearer"  # noqa: S105 - the scheme name, not a secret
 BEARER_AUTH = "bearerAuth"
 
@@ -45,12 +44,8 @@ def configure_jwt(
     app: Flask,
     secret_key: str,
     blocklist: Callable[[], TokenBlocklist],
-    active_user: Callable[[], ResumeSession],
 ) -> JWTManager:
-    """Sets up flask-jwt-extended; every token problem answers 401 in the error shape.
-
-    `active_user` gives the use case that finds a token's user, if it is still active.
-    """
+    """Sets up flask-jwt-extended; every token problem answers 401 in the error shape."""
     app.config.update(
         JWT_SECRET_KEY=secret_key,
         JWT_ACCESS_TOKEN_EXPIRES=ACCESS_TOKEN_LIFETIME,
@@ -63,17 +58,13 @@ def configure_jwt(
 
     @jwt.token_in_blocklist_loader
     def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        # One look-up: the session logged out, or its user switched off by an admin.
         session_id = payload.get("sid")
-        return not isinstance(session_id, str) or blocklist().is_revoked(session_id)
-
-    @jwt.user_lookup_loader
-    def _load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
-        # Runs once the token's signature, expiry and revocation have been checked. None
-        # (unknown or inactive) answers 401 through the user_lookup_error_loader below.
         try:
-            return active_user()(int(payload["sub"]))
-        except (InvalidCredentials, KeyError, TypeError, ValueError):
-            return None
+            user_id = int(payload["sub"])
+        except (KeyError, TypeError, ValueError):
+            return True
+        return not isinstance(session_id, str) or blocklist().is_revoked(session_id, user_id)
 
     @jwt.unauthorized_loader
     def _missing(reason: str) -> Response:
@@ -89,7 +80,10 @@ def configure_jwt(
 
     @jwt.revoked_token_loader
     def _revoked(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
-        return _unauthorized("The token has been revoked", "token_revoked")
+        return _unauthorized(
+            "The token has been revoked: signed out, or the account switched off",
+            "token_revoked",
+        )
 
     @jwt.needs_fresh_token_loader
     def _not_fresh(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
@@ -98,10 +92,6 @@ def configure_jwt(
     @jwt.token_verification_failed_loader
     def _failed(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
         return _unauthorized("The token failed verification", "invalid_token")
-
-    @jwt.user_lookup_error_loader
-    def _no_user(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
-        return _unauthorized("The token's user is unknown or switched off", "invalid_token")
 
     return jwt
 
@@ -139,12 +129,6 @@ def current_actor() -> Actor:
     """The authenticated caller, as the use cases know them."""
     claims = get_jwt()
     return Actor(int(claims["sub"]), Role(claims["role"]))
-
-
-def current_user() -> User:
-    """The authenticated caller's account, as loaded (active) for this request."""
-    user: User = get_current_user()
-    return user
 
 
 def current_session_id() -> str:
