@@ -189,7 +189,7 @@ def cpu_seconds(pgid: int | None = None, command: str | None = None) -> float:
 
 
 class CpuMeter:
-    """CPU spent by the server's workers, PostgreSQL and Redis between start() and stop()."""
+    """CPU spent by the server's workers, PostgreSQL, Redis and this client during a load."""
 
     def __init__(self, server_pgid: int) -> None:
         self._server_pgid = server_pgid
@@ -199,6 +199,8 @@ class CpuMeter:
             "server": cpu_seconds(pgid=self._server_pgid),
             "postgres": cpu_seconds(command="postgres"),
             "redis": cpu_seconds(command="redis-server"),
+            # The load generator shares the machine's two cores with all of the above.
+            "client": sum(os.times()[:2]),
         }
 
     def start(self) -> None:
