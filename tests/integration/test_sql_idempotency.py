@@ -53,19 +53,6 @@ def test_a_claim_still_running_is_in_progress(store):
         store.claim(USER, key, "fp")
 
 
-def test_a_claim_whose_request_died_is_freed_after_two_minutes(store, clock):
-    key = unique()
-    assert store.claim(USER, key, "fp") is None  # ...and the worker is killed here
-    clock.advance(60)
-    with pytest.raises(IdempotencyKeyInProgress):
-        store.claim(USER, key, "fp")
-    clock.advance(61)
-    assert store.claim(USER, key, "fp") is None, "the retry runs"
-    store.complete(USER, key, StoredResponse(201, '{"id": 1}'))
-    clock.advance(3600)
-    assert store.claim(USER, key, "fp") == StoredResponse(201, '{"id": 1}'), "answers stay"
-
-
 def test_keys_belong_to_one_user(store):
     key = unique()
     store.claim(USER, key, "fp")

@@ -20,10 +20,6 @@ from marketlink.application.ports import Clock, StoredResponse
 log = logging.getLogger(__name__)
 
 KEEP_FOR = timedelta(hours=24)
-# A claim with no answer after this long belongs to a request that died (a killed worker,
-# a lost machine): no request lives this long (gunicorn's worker timeout is 60 s), so the
-# key is freed instead of answering "in progress" for a day.
-ABANDONED_AFTER = timedelta(minutes=2)
 PURGE_EVERY_SECONDS = 600.0
 # A claim can lose to a release or a stale row's removal in between; a few rounds settle it.
 CLAIM_ATTEMPTS = 3
@@ -44,16 +40,11 @@ class SqlIdempotencyStore:
     """
 
     def __init__(
-        self,
-        engine: sa.Engine,
-        clock: Clock | None = None,
-        keep_for: timedelta = KEEP_FOR,
-        abandoned_after: timedelta = ABANDONED_AFTER,
+        self, engine: sa.Engine, clock: Clock | None = None, keep_for: timedelta = KEEP_FOR
     ) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()
         self._keep_for = keep_for
-        self._abandoned_after = abandoned_after
         self._purge = Every(PURGE_EVERY_SECONDS)
 
     def claim(self, user_id: int, key: str, fingerprint: str) -> StoredResponse | None:
@@ -121,16 +112,9 @@ class SqlIdempotencyStore:
         ).first()
         if row is None:
             return _AGAIN  # released a moment ago
-        abandoned = row.status_code is None and row.created_at <= now - self._abandoned_after
-        if abandoned or row.created_at <= now - self._keep_for:
-            # Older than the promise, or a claim whose request died: as good as absent.
-            # Removed only as read, so of two requests doing this at once one claims it.
-            connection.execute(
-                sa.delete(idempotency_keys).where(
-                    idempotency_keys.c.id == row.id,
-                    idempotency_keys.c.created_at == row.created_at,
-                )
-            )
+        if row.created_at <= now - self._keep_for:
+            # Older than the promise: as good as absent. Remove it and claim afresh.
+            connection.execute(sa.delete(idempotency_keys).where(idempotency_keys.c.id == row.id))
             return _AGAIN
         if row.fingerprint != fingerprint:
             raise IdempotencyKeyReused()
