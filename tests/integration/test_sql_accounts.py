@@ -84,6 +84,24 @@ def test_users_are_listed_by_id_a_page_at_a_time(uow, build: Builder):
     assert [u.id for u in last.items] == ids[4:]
 
 
+@pytest.mark.parametrize(
+    ("page", "page_size", "items", "total"),
+    [
+        (1, 10, 5, 5),  # one partly filled page: counted from the page itself
+        (2, 3, 2, 5),  # the partly filled last page
+        (1, 5, 5, 5),  # a full page: the rest is counted
+        (2, 5, 0, 5),  # past the end: counted
+        (4, 2, 0, 5),
+    ],
+)
+def test_every_page_knows_the_total(uow, build: Builder, page, page_size, items, total):
+    for _ in range(5):
+        build.user()
+    with uow() as work:
+        found = work.users.list(PageRequest(page, page_size))
+    assert (len(found.items), found.total) == (items, total)
+
+
 def test_a_vendor_profile_round_trips_and_is_found_by_its_user(uow, build: Builder):
     user = build.user(Role.VENDOR)
     profile = VendorProfile(user.id, "Dhaka Motors", "Mirpur 10, Dhaka", T0)

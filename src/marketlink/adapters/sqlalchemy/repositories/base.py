@@ -45,8 +45,13 @@ class SqlRepository:
         to_entity: Callable[[sa.Row[Any]], T],
     ) -> Page[T]:
         """One page of `query` and the number of rows it has in all."""
+        rows = self._execute(
+            query.order_by(*order_by).limit(page.page_size).offset(page.offset)
+        ).all()
+        if rows and len(rows) < page.page_size:
+            # A partly filled page is the last one: the total is known without counting.
+            return Page([to_entity(row) for row in rows], page.offset + len(rows))
         total = self._execute(
             sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
         ).scalar_one()
-        rows = self._execute(query.order_by(*order_by).limit(page.page_size).offset(page.offset))
         return Page([to_entity(row) for row in rows], int(total))
