@@ -197,8 +197,6 @@ def _demo_account(container: Container, demo: _DemoAccount) -> Actor:
 
 
 # Orders and payments --------------------------------------------------------------------
-# `expire-orders [--every SECONDS]` and `reconcile-payments` belong here, next to the
-# booking and payment use cases they run.
 
 
 @cli.command("expire-orders", with_appcontext=False)

@@ -56,10 +56,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     api.spec.components.security_scheme(
         BEARER_AUTH, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
-    for blueprint in (health.blp, accounts.blp, vendors.blp, catalog.blp, orders.blp):
-        api.register_blueprint(blueprint)
-    # Orders, payments and the admin API register here as they are added.
-    for blueprint in (payments.blp, pay_link.blp, admin.blp):
+    for blueprint in (
+        health.blp,
+        accounts.blp,
+        vendors.blp,
+        catalog.blp,
+        orders.blp,
+        payments.blp,
+        pay_link.blp,
+        admin.blp,
+    ):
         api.register_blueprint(blueprint)
     if settings.use_sandbox:
         # The offline gateway, in this same process (never in production: see use_sandbox).
