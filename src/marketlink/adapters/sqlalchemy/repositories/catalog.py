@@ -107,6 +107,32 @@ _ORDERINGS: dict[CatalogSort, list[sa.ColumnElement[Any]]] = {
 }
 
 
+# The booking's statements are built once: SQLAlchemy then finds their compiled form by
+# identity, instead of building and hashing a fresh statement on every booking.
+
+# One round trip on the booking's hot path; only the variant's row is locked.
+_OFFER_FOR_UPDATE = (
+    sa.select(
+        service_variants,
+        services.c.name.label("offer_service_name"),
+        services.c.vendor_id.label("offer_vendor_id"),
+        (services.c.is_active & vendor_profiles.c.is_active).label("offer_shop_open"),
+    )
+    .join(services, services.c.id == service_variants.c.service_id)
+    .join(vendor_profiles, vendor_profiles.c.id == services.c.vendor_id)
+    .where(service_variants.c.id == sa.bindparam("offer_variant_id"))
+    .with_for_update(of=service_variants)
+)
+
+# The columns to set come with the parameters (`_variant_values`).
+_UPDATE_VARIANT = sa.update(service_variants).where(
+    service_variants.c.id == sa.bindparam("saved_id")
+)
+_UPDATE_VARIANT_IF_UNCHANGED = _UPDATE_VARIANT.where(
+    service_variants.c.reserved == sa.bindparam("read_reserved")
+)
+
+
 class SqlServiceRepository(SqlRepository):
     def __init__(self, connection: sa.Connection, reads: ReadReservations) -> None:
         super().__init__(connection)
@@ -203,20 +229,7 @@ class SqlVariantRepository(SqlRepository):
 
     def get_offer_for_update(self, variant_id: int) -> Offer | None:
         self._lock_on_sqlite(variant_id)
-        # One round trip on the booking's hot path; only the variant's row is locked.
-        query = (
-            sa.select(
-                service_variants,
-                services.c.name.label("offer_service_name"),
-                services.c.vendor_id.label("offer_vendor_id"),
-                (services.c.is_active & vendor_profiles.c.is_active).label("offer_shop_open"),
-            )
-            .join(services, services.c.id == service_variants.c.service_id)
-            .join(vendor_profiles, vendor_profiles.c.id == services.c.vendor_id)
-            .where(service_variants.c.id == variant_id)
-            .with_for_update(of=service_variants)
-        )
-        row = self._execute(query).first()
+        row = self._execute(_OFFER_FOR_UPDATE, {"offer_variant_id": variant_id}).first()
         if row is None:
             return None
         variant = self._reads.remember(_variant(row))
@@ -240,17 +253,16 @@ class SqlVariantRepository(SqlRepository):
             )
 
     def save(self, variant: ServiceVariant) -> None:
-        statement = (
-            sa.update(service_variants)
-            .where(service_variants.c.id == variant.id)
-            .values(_variant_values(variant))
-        )
+        values = {**_variant_values(variant), "saved_id": variant.id}
         read = self._reads.read_value(variant)
-        if read is not None:
+        if read is None:
+            statement = _UPDATE_VARIANT
+        else:
             # Compare-and-set on what this copy was based on: under a row lock it always
             # matches; without one (a plain `get`) it refuses a write over someone else's.
-            statement = statement.where(service_variants.c.reserved == read)
-        if self._execute(statement).rowcount != 1:
+            statement = _UPDATE_VARIANT_IF_UNCHANGED
+            values["read_reserved"] = read
+        if self._execute(statement, values).rowcount != 1:
             raise ConcurrentUpdate()
         self._reads.remember(variant)
 

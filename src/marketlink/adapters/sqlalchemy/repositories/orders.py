@@ -58,24 +58,32 @@ def _event_values(event: OrderEvent) -> dict[str, Any]:
     }
 
 
+def _order_values(order: RepairOrder) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "customer_id": order.customer_id,
+        "vendor_id": order.vendor_id,
+        "variant_id": order.variant_id,
+        "service_name": order.service_name,
+        "variant_name": order.variant_name,
+        "status": order.status.value,
+        "total_amount": order.total_amount.amount,
+        "currency": order.total_amount.currency,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "expires_at": order.expires_at,
+    }
+
+
+# Built once, so that SQLAlchemy finds their compiled form by identity (booking's hot path).
+_INSERT_ORDER = sa.insert(repair_orders)
+# The events' ids are not read back: no RETURNING, even for a single row.
+_INSERT_EVENTS = sa.insert(order_events).inline()
+
+
 class SqlOrderRepository(SqlRepository):
     def add(self, order: RepairOrder) -> None:
-        self._execute(
-            sa.insert(repair_orders).values(
-                id=order.id,
-                customer_id=order.customer_id,
-                vendor_id=order.vendor_id,
-                variant_id=order.variant_id,
-                service_name=order.service_name,
-                variant_name=order.variant_name,
-                status=order.status.value,
-                total_amount=order.total_amount.amount,
-                currency=order.total_amount.currency,
-                created_at=order.created_at,
-                updated_at=order.updated_at,
-                expires_at=order.expires_at,
-            )
-        )
+        self._execute(_INSERT_ORDER, _order_values(order))
         self._append_events(order)
 
     def get(self, order_id: uuid.UUID) -> RepairOrder | None:
@@ -152,4 +160,4 @@ class SqlOrderRepository(SqlRepository):
     def _insert_events(self, events: Iterable[OrderEvent]) -> None:
         values = [_event_values(event) for event in events]
         if values:
-            self._execute(sa.insert(order_events), values)
+            self._execute(_INSERT_EVENTS, values)
