@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -73,4 +76,35 @@ def test_postgres_engines_ping_before_handing_out_a_connection(postgres_url):
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
     finally:
+        engine.dispose()
+
+
+def test_a_postgres_transaction_begins_when_it_is_opened_not_at_its_first_query(postgres_url):
+    # now() is the transaction's start: a transaction begun at its first query would
+    # report the time of that query, not the time `begin()` was called.
+    engine = create_engine_for(postgres_url)
+    try:
+        with engine.connect() as connection, connection.begin():
+            time.sleep(0.2)
+            waited = connection.exec_driver_sql(
+                "SELECT extract(epoch FROM clock_timestamp() - now())"
+            ).scalar_one()
+        assert waited >= 0.2
+    finally:
+        engine.dispose()
+
+
+def test_a_postgres_connection_returned_without_commit_keeps_nothing(postgres_url):
+    engine = create_engine_for(postgres_url)
+    table = f"scratch_{uuid.uuid4().hex[:8]}"
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"CREATE TABLE {table} (n integer)")
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"INSERT INTO {table} VALUES (1)")
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() == 0
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
         engine.dispose()

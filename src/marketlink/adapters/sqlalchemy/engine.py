@@ -36,9 +36,10 @@ def is_sqlite(engine_or_connection: sa.Engine | sa.Connection) -> bool:
 
 def _server_engine(url: URL, pool_size: int | None) -> Engine:
     options: dict[str, Any] = {}
-    if url.get_backend_name() == "postgresql":
+    postgresql = url.get_backend_name() == "postgresql"
+    if postgresql:
         options["connect_args"] = {"connect_timeout": 10, "application_name": "marketlink"}
-    return sa.create_engine(
+    engine = sa.create_engine(
         url,
         # A connection the server or a proxy dropped while idle is replaced, not handed out.
         pool_pre_ping=True,
@@ -48,6 +49,27 @@ def _server_engine(url: URL, pool_size: int | None) -> Engine:
         pool_recycle=1800,
         **options,
     )
+    if postgresql:
+        _begin_when_asked(engine)
+    return engine
+
+
+def _begin_when_asked(engine: Engine) -> None:
+    """BEGIN is sent when the unit of work opens, not with its first statement.
+
+    psycopg otherwise sends BEGIN just before the first query, a round trip of its own
+    that, on the booking path, falls inside the variant lock. The driver is switched to
+    autocommit and the transaction begun by hand, as for SQLite below; commit and
+    rollback still end it, since psycopg sends them whenever a transaction is open.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _driver_autocommit(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.autocommit = True
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
 
 
 def sqlite_file(url: str) -> Path | None:
