@@ -96,15 +96,13 @@ def test_a_postgres_transaction_begins_when_it_is_opened_not_at_its_first_query(
 
 def test_a_postgres_connection_returned_without_commit_keeps_nothing(postgres_url):
     engine = create_engine_for(postgres_url)
-    table = f"scratch_{uuid.uuid4().hex[:8]}"
+    scratch = sa.Table(f"scratch_{uuid.uuid4().hex[:8]}", sa.MetaData(), sa.Column("n", sa.Integer))
     try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"CREATE TABLE {table} (n integer)")
+        scratch.create(engine)
         with engine.connect() as connection:
-            connection.exec_driver_sql(f"INSERT INTO {table} VALUES (1)")
+            connection.execute(scratch.insert().values(n=1))
         with engine.connect() as connection:
-            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() == 0
+            assert connection.execute(sa.select(sa.func.count()).select_from(scratch)).scalar() == 0
     finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+        scratch.drop(engine, checkfirst=True)
         engine.dispose()
