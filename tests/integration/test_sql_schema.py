@@ -81,8 +81,15 @@ def test_a_stale_writer_that_bypasses_the_domain_is_stopped_by_the_check_constra
     with uow() as work:
         loaded = work.variants.get_for_update(variant.id)
         loaded.reserved = 2  # what a buggy path could write; reserve() would refuse it
-        with pytest.raises(IntegrityError):
+
+        def save_and_commit() -> None:
             work.variants.save(loaded)
+            work.commit()  # on PostgreSQL the write goes out, and is refused, with the commit
+
+        with pytest.raises(IntegrityError):
+            save_and_commit()
+    with uow() as work:
+        assert work.variants.get(variant.id).reserved == 0
 
 
 def test_the_database_refuses_an_unknown_role(clean_engine):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from marketlink.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from marketlink.application.errors import EmailTaken
+from marketlink.domain.orders import RepairOrder
 from marketlink.domain.users import Role, User
-from tests.integration.conftest import T0, unique
+from tests.integration.conftest import T0, Builder, unique
 
 pytestmark = pytest.mark.integration
 
@@ -96,3 +100,84 @@ def test_the_connection_goes_back_to_the_pool(uow, clean_engine):
         with uow() as work:
             work.users.get(1)
     assert clean_engine.pool.checkedout() == 0
+
+
+def place(work: SqlAlchemyUnitOfWork, customer: User, variant_id: int) -> RepairOrder:
+    """A booking's writes, as the use case makes them: the variant row-locked first."""
+    offer = work.variants.get_offer_for_update(variant_id)
+    assert offer is not None and customer.id is not None
+    offer.variant.reserve()
+    order = RepairOrder.place(
+        customer_id=customer.id,
+        vendor_id=offer.vendor_id,
+        variant_id=variant_id,
+        service_name=offer.service_name,
+        variant_name=offer.variant.name,
+        price=offer.variant.price,
+        now=T0,
+        expires_at=T0 + timedelta(minutes=30),
+    )
+    work.variants.save(offer.variant)
+    work.orders.add(order)
+    return order
+
+
+def test_a_bookings_writes_are_all_kept_by_the_commit(uow, build: Builder):
+    variant, customer = build.bookable(stock=2), build.user()
+    with uow() as work:
+        order = place(work, customer, variant.id)
+        work.commit()
+    with uow() as work:
+        assert work.variants.get(variant.id).reserved == 1
+        assert work.orders.get(order.id) is not None
+        assert [event.to_status for event in work.orders.events(order.id)] == [order.status]
+
+
+def test_a_read_after_a_write_sees_it(uow, build: Builder):
+    variant, customer = build.bookable(stock=2), build.user()
+    with uow() as work:
+        order = place(work, customer, variant.id)
+        assert work.orders.get(order.id) is not None
+        assert work.orders.count_unpaid(customer.id) == 1
+        assert work.variants.get(variant.id).reserved == 1
+
+
+def test_writes_left_without_commit_are_dropped(uow, build: Builder):
+    variant, customer = build.bookable(stock=2), build.user()
+    with uow() as work:
+        order = place(work, customer, variant.id)
+    with uow() as work:
+        assert work.orders.get(order.id) is None
+        assert work.variants.get(variant.id).reserved == 0
+
+
+def test_a_failed_savepoint_does_not_take_earlier_writes_with_it(uow, build: Builder):
+    variant, customer = build.bookable(stock=2), build.user()
+    with uow() as work:
+        order = place(work, customer, variant.id)
+        with pytest.raises(EmailTaken):
+            work.users.add(new_user(customer.email))  # refused inside its own savepoint
+        work.commit()
+    with uow() as work:
+        assert work.orders.get(order.id) is not None
+        assert work.variants.get(variant.id).reserved == 1
+
+
+def test_a_refused_write_fails_the_commit_and_keeps_nothing(uow, build: Builder):
+    variant, customer = build.bookable(stock=2), build.user()
+    with uow() as work:
+        first = place(work, customer, variant.id)
+        work.commit()
+    with uow() as work:
+        second = place(work, customer, variant.id)
+        second.id = first.id  # a duplicate key, refused by the database
+
+        def add_and_commit() -> None:
+            work.orders.add(second)
+            work.commit()  # on PostgreSQL the insert goes out, and is refused, with the commit
+
+        with pytest.raises(IntegrityError):
+            add_and_commit()
+    with uow() as work:
+        assert work.variants.get(variant.id).reserved == 1
+        assert work.orders.count_unpaid(customer.id) == 1

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState, StaticPool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_POOL_SIZE = 10
@@ -70,6 +70,15 @@ def _begin_when_asked(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine, "reset")
+    def _end_transaction(
+        dbapi_connection: Any, _record: ConnectionPoolEntry, _state: PoolResetState
+    ) -> None:
+        # SQLAlchemy skips its rollback on return when it counts the transaction as ended,
+        # as after a failed COMMIT; with writes pipelined before it, the server may still
+        # hold the transaction open and aborted. psycopg sends nothing when none is open.
+        dbapi_connection.rollback()
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -6,6 +6,7 @@ from typing import Self
 
 import sqlalchemy as sa
 
+from marketlink.adapters.sqlalchemy.pending_writes import PendingWrites
 from marketlink.adapters.sqlalchemy.repositories import (
     ReadReservations,
     SqlOrderRepository,
@@ -36,6 +37,8 @@ class SqlAlchemyUnitOfWork:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         self._connection: sa.Connection | None = None
+        self._writes: PendingWrites | None = None
+        self._reads = ReadReservations()
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self._engine)
@@ -50,17 +53,19 @@ class SqlAlchemyUnitOfWork:
             connection.close()
             raise
         self._connection = connection
-        reads = ReadReservations()
-        self.users = SqlUserRepository(connection)
-        self.vendors = SqlVendorRepository(connection)
-        self.services = SqlServiceRepository(connection, reads)
-        self.variants = SqlVariantRepository(connection, reads)
-        self.orders = SqlOrderRepository(connection)
-        self.payments = SqlPaymentRepository(connection)
+        writes = self._writes = PendingWrites(connection)
+        reads = self._reads = ReadReservations()
+        self.users = SqlUserRepository(connection, writes)
+        self.vendors = SqlVendorRepository(connection, writes)
+        self.services = SqlServiceRepository(connection, writes, reads)
+        self.variants = SqlVariantRepository(connection, writes, reads)
+        self.orders = SqlOrderRepository(connection, writes)
+        self.payments = SqlPaymentRepository(connection, writes)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         connection, self._connection = self._connection, None
+        self._writes = None
         if connection is None:
             return
         try:
@@ -71,10 +76,18 @@ class SqlAlchemyUnitOfWork:
             connection.close()
 
     def commit(self) -> None:
-        self._open_connection().commit()
+        self._open_writes().commit()
+        self._reads.transaction_ended()
 
     def rollback(self) -> None:
+        self._open_writes().discard()
         self._open_connection().rollback()
+        self._reads.transaction_ended()
+
+    def _open_writes(self) -> PendingWrites:
+        if self._writes is None:
+            raise RuntimeError("this unit of work is not open")
+        return self._writes
 
     def _open_connection(self) -> sa.Connection:
         if self._connection is None:

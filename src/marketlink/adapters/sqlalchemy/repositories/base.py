@@ -10,6 +10,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql import Executable
 
 from marketlink.adapters.sqlalchemy.db_errors import conflicts_as_concurrent_update
+from marketlink.adapters.sqlalchemy.pending_writes import PendingWrites
 from marketlink.application.ports import Page, PageRequest
 
 T = TypeVar("T")
@@ -26,16 +27,26 @@ def inserted_id(result: CursorResult[Any]) -> int:
 class SqlRepository:
     """Works inside the unit of work's transaction; never commits or rolls back itself."""
 
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, writes: PendingWrites) -> None:
         self._connection = connection
+        self._writes = writes
 
     def _execute(
         self,
         statement: Executable,
         parameters: dict[str, Any] | list[dict[str, Any]] | None = None,
     ) -> CursorResult[Any]:
+        self._writes.flush()  # what was written before is seen, and fails here if it must
         with conflicts_as_concurrent_update():
             return self._connection.execute(statement, parameters)
+
+    def _savepoint(self) -> sa.NestedTransaction:
+        """A savepoint, for a statement whose failure must not doom the whole transaction.
+
+        Held writes go out first: rolling back to the savepoint must not take them along.
+        """
+        self._writes.flush()
+        return self._connection.begin_nested()
 
     def _page(
         self,

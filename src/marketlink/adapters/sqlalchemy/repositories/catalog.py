@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from marketlink.adapters.sqlalchemy.engine import is_sqlite
+from marketlink.adapters.sqlalchemy.pending_writes import PendingWrites
 from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, inserted_id
 from marketlink.adapters.sqlalchemy.tables import service_variants, services, vendor_profiles
 from marketlink.application.errors import ConcurrentUpdate
@@ -27,13 +28,24 @@ class ReadReservations:
 
     def __init__(self) -> None:
         self._seen: dict[ServiceVariant, int] = {}
+        self._locked: set[ServiceVariant] = set()
 
-    def remember(self, variant: ServiceVariant) -> ServiceVariant:
+    def remember(self, variant: ServiceVariant, *, locked: bool = False) -> ServiceVariant:
         self._seen[variant] = variant.reserved
+        if locked:
+            self._locked.add(variant)
         return variant
 
     def read_value(self, variant: ServiceVariant) -> int | None:
         return self._seen.get(variant)
+
+    def is_locked(self, variant: ServiceVariant) -> bool:
+        """Read under a row lock this transaction still holds: nobody can have changed it."""
+        return variant in self._locked
+
+    def transaction_ended(self) -> None:
+        """A commit or rollback let the row locks go."""
+        self._locked.clear()
 
 
 def _variant(row: sa.Row[Any]) -> ServiceVariant:
@@ -134,8 +146,10 @@ _UPDATE_VARIANT_IF_UNCHANGED = _UPDATE_VARIANT.where(
 
 
 class SqlServiceRepository(SqlRepository):
-    def __init__(self, connection: sa.Connection, reads: ReadReservations) -> None:
-        super().__init__(connection)
+    def __init__(
+        self, connection: sa.Connection, writes: PendingWrites, reads: ReadReservations
+    ) -> None:
+        super().__init__(connection, writes)
         self._reads = reads
 
     def add(self, service: Service) -> None:
@@ -209,8 +223,10 @@ class SqlServiceRepository(SqlRepository):
 
 
 class SqlVariantRepository(SqlRepository):
-    def __init__(self, connection: sa.Connection, reads: ReadReservations) -> None:
-        super().__init__(connection)
+    def __init__(
+        self, connection: sa.Connection, writes: PendingWrites, reads: ReadReservations
+    ) -> None:
+        super().__init__(connection, writes)
         self._reads = reads
 
     def add(self, variant: ServiceVariant) -> None:
@@ -223,16 +239,15 @@ class SqlVariantRepository(SqlRepository):
 
     def get_for_update(self, variant_id: int) -> ServiceVariant | None:
         self._lock_on_sqlite(variant_id)
-        return self._load(
-            sa.select(service_variants).where(service_variants.c.id == variant_id).with_for_update()
-        )
+        query = sa.select(service_variants).where(service_variants.c.id == variant_id)
+        return self._load(query.with_for_update(), locked=True)
 
     def get_offer_for_update(self, variant_id: int) -> Offer | None:
         self._lock_on_sqlite(variant_id)
         row = self._execute(_OFFER_FOR_UPDATE, {"offer_variant_id": variant_id}).first()
         if row is None:
             return None
-        variant = self._reads.remember(_variant(row))
+        variant = self._reads.remember(_variant(row), locked=True)
         return Offer(
             variant=variant,
             service_name=row.offer_service_name,
@@ -255,17 +270,21 @@ class SqlVariantRepository(SqlRepository):
     def save(self, variant: ServiceVariant) -> None:
         values = {**_variant_values(variant), "saved_id": variant.id}
         read = self._reads.read_value(variant)
-        if read is None:
-            statement = _UPDATE_VARIANT
+        if self._reads.is_locked(variant):
+            # Our row lock keeps the row as we read it: the write cannot miss, so nothing
+            # waits for its answer and it can go out with the commit.
+            self._writes.add(_UPDATE_VARIANT, values)
         else:
-            # Compare-and-set on what this copy was based on: under a row lock it always
-            # matches; without one (a plain `get`) it refuses a write over someone else's.
-            statement = _UPDATE_VARIANT_IF_UNCHANGED
-            values["read_reserved"] = read
-        if self._execute(statement, values).rowcount != 1:
-            raise ConcurrentUpdate()
+            statement = _UPDATE_VARIANT
+            if read is not None:
+                # Compare-and-set on what this copy was based on (a plain `get`): a write
+                # over someone else's change is refused.
+                statement = _UPDATE_VARIANT_IF_UNCHANGED
+                values["read_reserved"] = read
+            if self._execute(statement, values).rowcount != 1:
+                raise ConcurrentUpdate()
         self._reads.remember(variant)
 
-    def _load(self, query: sa.Select[Any]) -> ServiceVariant | None:
+    def _load(self, query: sa.Select[Any], *, locked: bool = False) -> ServiceVariant | None:
         row = self._execute(query).first()
-        return self._reads.remember(_variant(row)) if row else None
+        return self._reads.remember(_variant(row), locked=locked) if row else None

@@ -83,7 +83,7 @@ _INSERT_EVENTS = sa.insert(order_events).inline()
 
 class SqlOrderRepository(SqlRepository):
     def add(self, order: RepairOrder) -> None:
-        self._execute(_INSERT_ORDER, _order_values(order))
+        self._writes.add(_INSERT_ORDER, _order_values(order))
         self._append_events(order)
 
     def get(self, order_id: uuid.UUID) -> RepairOrder | None:
@@ -160,4 +160,4 @@ class SqlOrderRepository(SqlRepository):
     def _insert_events(self, events: Iterable[OrderEvent]) -> None:
         values = [_event_values(event) for event in events]
         if values:
-            self._execute(_INSERT_EVENTS, values)
+            self._writes.add(_INSERT_EVENTS, values)

@@ -143,7 +143,7 @@ class SqlPaymentRepository(SqlRepository):
     def record_notice(self, notice: RecordedNotice) -> bool:
         try:
             # A savepoint: a duplicate must leave the caller's transaction usable.
-            with self._connection.begin_nested():
+            with self._savepoint():
                 self._execute(
                     sa.insert(gateway_notices).values(
                         key=notice.key,

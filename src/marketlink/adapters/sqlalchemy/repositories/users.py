@@ -49,7 +49,7 @@ class SqlUserRepository(SqlRepository):
         user.email = User.normalize_email(user.email)
         try:
             # A savepoint: the failed INSERT must not doom the caller's transaction.
-            with self._connection.begin_nested():
+            with self._savepoint():
                 result = self._execute(sa.insert(users).values(_user_values(user)))
         except IntegrityError as exc:
             if is_unique_violation(exc):
@@ -69,7 +69,7 @@ class SqlUserRepository(SqlRepository):
     def save(self, user: User) -> None:
         user.email = User.normalize_email(user.email)
         try:
-            with self._connection.begin_nested():
+            with self._savepoint():
                 self._execute(
                     sa.update(users).where(users.c.id == user.id).values(_user_values(user))
                 )
@@ -106,7 +106,7 @@ def _vendor_values(vendor: VendorProfile) -> dict[str, Any]:
 class SqlVendorRepository(SqlRepository):
     def add(self, vendor: VendorProfile) -> None:
         try:
-            with self._connection.begin_nested():
+            with self._savepoint():
                 result = self._execute(sa.insert(vendor_profiles).values(_vendor_values(vendor)))
         except IntegrityError as exc:
             if is_unique_violation(exc):
