@@ -52,16 +52,16 @@ def test_a_waiter_gets_the_lock_soon_after_release(client):
 
 
 def test_a_release_wakes_a_blocked_waiter_without_polling(client):
-    # Naps far longer than the wait: only the release's wake-up token can end one early.
+    # Naps far longer than the wait: only the release's hand-over can end one early.
     lock = RedisLock(client, max_nap=30)
-    attempts = []
-    original_set = client.set
+    checks = []
+    original_check = lock._check
 
-    def counting_set(*args, **kwargs):
-        attempts.append(args[0])
-        return original_set(*args, **kwargs)
+    def counting_check(*args, **kwargs):
+        checks.append(args)
+        return original_check(*args, **kwargs)
 
-    client.set = counting_set
+    lock._check = counting_check
     holding = threading.Event()
     release = threading.Event()
 
@@ -79,17 +79,95 @@ def test_a_release_wakes_a_blocked_waiter_without_polling(client):
         waited = time.monotonic() - started
     thread.join()
     assert 0.25 <= waited < 2, "woken by the release, long before a nap or the wait ran out"
-    assert attempts.count("variant_lock_t5") <= 3, "one try, a block, one more try"
+    assert checks == [], "handed over: no nap ended, no second look at the lock"
+
+
+def hold_in_thread(lock, key, *, wait, hold_for, log, name):
+    def run():
+        try:
+            with lock.hold(key, ttl=5, wait=wait):
+                log.append(name)
+                time.sleep(hold_for)
+        except LockTimeout:
+            log.append(f"{name} gave up")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_waiters_get_the_lock_in_the_order_they_came(client):
+    lock = RedisLock(client)
+    order = []
+    key = "variant_lock_t7"
+    with lock.hold(key, ttl=5, wait=1):
+        threads = []
+        for name in "abcdef":
+            threads.append(hold_in_thread(lock, key, wait=5, hold_for=0.01, log=order, name=name))
+            time.sleep(0.03)  # each is queued before the next one comes
+    for thread in threads:
+        thread.join()
+    assert order == list("abcdef")
+
+
+def test_a_newcomer_does_not_jump_ahead_of_a_waiter(client):
+    lock = RedisLock(client)
+    key = "variant_lock_t8"
+    log = []
+    with lock.hold(key, ttl=5, wait=1):
+        waiter = hold_in_thread(lock, key, wait=5, hold_for=0.3, log=log, name="waiter")
+        time.sleep(0.05)
+    # The release made the waiter the owner at once: the lock was never free to take.
+    with pytest.raises(LockTimeout), lock.hold(key, ttl=5, wait=0.1):
+        pass
+    waiter.join()
+    assert log == ["waiter"]
+
+
+def test_a_waiter_that_gave_up_leaves_the_queue(client):
+    lock = RedisLock(client)
+    key = "variant_lock_t9"
+    log = []
+    with lock.hold(key, ttl=5, wait=1):
+        quitter = hold_in_thread(lock, key, wait=0.05, hold_for=0, log=log, name="quitter")
+        quitter.join()
+        patient = hold_in_thread(lock, key, wait=5, hold_for=0, log=log, name="patient")
+        time.sleep(0.05)
+        released = time.monotonic()
+    patient.join()
+    assert log == ["quitter gave up", "patient"]
+    assert time.monotonic() - released < 0.2
+    assert client.llen(f"{key}:queue") == 0
+
+
+def test_a_dead_waiter_is_skipped_once_its_wait_is_over(client):
+    lock = RedisLock(client, max_nap=30)
+    key = "variant_lock_t10"
+    log = []
+    with lock.hold(key, ttl=5, wait=1):
+        client.rpush(f"{key}:queue", "a-crashed-waiter|0")  # its wait ended long ago
+        waiter = hold_in_thread(lock, key, wait=5, hold_for=0, log=log, name="waiter")
+        time.sleep(0.05)
+        released = time.monotonic()
+    waiter.join()
+    assert log == ["waiter"]
+    assert time.monotonic() - released < 0.2
 
 
 def test_a_lapsed_lock_is_noticed_within_a_nap(client):
-    # A holder that dies sends no wake-up token: the TTL frees the key, a nap ends the wait.
+    # A holder that dies hands nothing on: the TTL frees the key, a nap ends the wait.
     client.set("variant_lock_t6", "a-crashed-holder", px=100)
     lock = RedisLock(client, max_nap=0.05)
+    log = []
+    second = hold_in_thread(lock, "variant_lock_t6", wait=2, hold_for=0, log=log, name="second")
+    time.sleep(0.02)
     started = time.monotonic()
     with lock.hold("variant_lock_t6", ttl=5, wait=2):
         waited = time.monotonic() - started
+        log.append("third")
+    second.join()
     assert 0.05 <= waited < 1
+    assert log == ["second", "third"], "the lapsed lock went to the first in the queue"
 
 
 def test_an_expired_holder_does_not_release_the_next_owners_lock(client):

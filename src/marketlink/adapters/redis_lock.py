@@ -1,4 +1,4 @@
-"""A Redis lock for many processes on many machines: token-owned, with a TTL and a bounded wait.
+"""A Redis lock for many processes on many machines: token-owned, first come first served.
 
 The lock only keeps contention off the database. When it lapses (TTL, a paused
 process) or Redis is unreachable, the row lock and the CHECK constraint still
@@ -20,42 +20,129 @@ from marketlink.application.errors import LockTimeout
 
 log = logging.getLogger(__name__)
 
-# Deletes the key only if it still holds our token (never frees a lock someone else took
-# after ours expired), then leaves one wake-up token for the longest waiter. The wake-up
-# list is reset first, so stale tokens never pile up, and expires with the lock's TTL.
-_RELEASE = """
+# Shared by the scripts below. KEYS[1] is the lock, KEYS[2] its queue of waiters; a
+# waiter's entry is "<token>|<the Redis time, in ms, after which it has given up>".
+# Handing on pops the first waiter still waiting, makes it the owner, and wakes it
+# through its own list (<lock>:wake:<token>), on which it blocks. A single Redis
+# instance is assumed: the wake-up keys are derived from the lock's name.
+_HAND_ON = """
+local function now_ms()
+    local now = redis.call('time')
+    return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+end
+
+local function hand_on(ttl_ms)
+    local now = now_ms()
+    while true do
+        local entry = redis.call('lpop', KEYS[2])
+        if not entry then
+            redis.call('del', KEYS[1])
+            return false
+        end
+        local bar = string.find(entry, '|', 1, true)
+        local waiter = string.sub(entry, 1, bar - 1)
+        if tonumber(string.sub(entry, bar + 1)) > now then
+            redis.call('set', KEYS[1], waiter, 'px', ttl_ms)
+            local wake = KEYS[1] .. ':wake:' .. waiter
+            redis.call('rpush', wake, '1')
+            redis.call('pexpire', wake, ttl_ms)
+            return waiter
+        end
+    end
+end
+"""
+
+# ARGV: token, ttl_ms, wait_ms. Returns 1 when the caller owns the lock, else its entry
+# in the queue. A free lock with waiters queued has lapsed: it goes to them first.
+_ACQUIRE = (
+    _HAND_ON
+    + """
+if redis.call('exists', KEYS[1]) == 0 then
+    if redis.call('llen', KEYS[2]) > 0 then
+        hand_on(tonumber(ARGV[2]))
+    end
+    if redis.call('exists', KEYS[1]) == 0 then
+        redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2])
+        return 1
+    end
+end
+local entry = ARGV[1] .. '|' .. (now_ms() + tonumber(ARGV[3]))
+redis.call('rpush', KEYS[2], entry)
+redis.call('pexpire', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]))
+return entry
+"""
+)
+
+# ARGV: token, ttl_ms. After a nap without a wake-up: is the lock ours, or has it lapsed
+# with nobody left to hand it on (its owner died)? Then it goes to the queue's head.
+_CHECK = (
+    _HAND_ON
+    + """
+if redis.call('exists', KEYS[1]) == 0 then
+    hand_on(tonumber(ARGV[2]))
+end
 if redis.call('get', KEYS[1]) == ARGV[1] then
-    redis.call('del', KEYS[1], KEYS[2])
-    redis.call('rpush', KEYS[2], '1')
-    redis.call('pexpire', KEYS[2], ARGV[2])
+    redis.call('del', KEYS[1] .. ':wake:' .. ARGV[1])
     return 1
 end
 return 0
 """
+)
+
+# ARGV: token, entry. The wait is over: keep the lock if it was handed over meanwhile,
+# otherwise leave the queue.
+_LEAVE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    redis.call('del', KEYS[1] .. ':wake:' .. ARGV[1])
+    return 1
+end
+redis.call('lrem', KEYS[2], 0, ARGV[2])
+return 0
+"""
+
+# ARGV: token, ttl_ms. Only the owner releases (never a lock someone else took after
+# ours lapsed), handing it straight to the next waiter.
+_RELEASE = (
+    _HAND_ON
+    + """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then
+    return 0
+end
+hand_on(tonumber(ARGV[2]))
+return 1
+"""
+)
 
 
-def wake_key(key: str) -> str:
-    return f"{key}:wake"
+def queue_key(key: str) -> str:
+    return f"{key}:queue"
+
+
+def wake_key(key: str, token: str) -> str:
+    return f"{key}:wake:{token}"
 
 
 class RedisLock:
-    """Waiters block in BLPOP on the lock's wake-up list instead of polling.
+    """Waiters queue in arrival order; a release makes the next one the owner and wakes it.
 
-    A release hands its wake-up token to the waiter that has been blocked longest
-    (Redis serves BLPOP clients first come, first served), so the next owner starts
-    within a round trip and idle waiters cost neither CPU nor Redis commands. A lock
-    that lapses through its TTL sends no token: waiters also retry every `max_nap`.
-    (redis-py's own Lock polls every 100 ms, which idles the hot variant between owners.)
+    The new owner starts as soon as its blocking pop returns: no retry of the SET, and
+    no newcomer can slip in ahead of those already waiting, which kept some waiters
+    waiting many times longer than the rest. A waiter that gives up leaves the queue; one
+    that died is skipped once its wait is over. A lock that lapses (its owner died) is
+    handed on by the next waiter to wake from a nap, every `max_nap` seconds at most.
     """
 
     def __init__(
         self,
         client: redis.Redis,
         *,
-        max_nap: float = 0.05,
+        max_nap: float = 0.25,
         outage_backoff: float = 5.0,
     ) -> None:
         self._client = client
+        self._acquire_script = client.register_script(_ACQUIRE)
+        self._check = client.register_script(_CHECK)
+        self._leave = client.register_script(_LEAVE)
         self._release = client.register_script(_RELEASE)
         self._max_nap = max_nap
         self._outage_backoff = outage_backoff
@@ -80,21 +167,24 @@ class RedisLock:
             yield
         finally:
             try:
-                self._release(keys=[key, wake_key(key)], args=[token, ttl_ms])
+                self._release(keys=[key, queue_key(key)], args=[token, ttl_ms])
             except redis.RedisError as exc:
                 self._note_outage(exc)  # the TTL frees the key
 
     def _acquire(self, key: str, token: str, ttl_ms: int, wait: float) -> bool:
+        keys = [key, queue_key(key)]
         deadline = time.monotonic() + wait
-        while True:
-            if self._client.set(key, token, nx=True, px=ttl_ms):
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
+        entry = self._acquire_script(keys=keys, args=[token, ttl_ms, max(int(wait * 1000), 1)])
+        if entry == 1:
+            return True
+        while (remaining := deadline - time.monotonic()) > 0:
             # Redis takes fractional BLPOP timeouts (>= 6.0); 0 would mean "forever".
             nap = max(min(remaining, self._max_nap), 0.001)
-            self._client.blpop([wake_key(key)], timeout=nap)
+            if self._client.blpop([wake_key(key, token)], timeout=nap):
+                return True  # handed over by the previous owner's release
+            if self._check(keys=keys, args=[token, ttl_ms]) == 1:
+                return True
+        return bool(self._leave(keys=keys, args=[token, entry]) == 1)
 
     def _note_outage(self, exc: Exception) -> None:
         self._down_until = time.monotonic() + self._outage_backoff
