@@ -56,6 +56,13 @@ def server_env(tmp_path: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _serving(command: str, env: dict[str, str]) -> Iterator[str]:
+    with _server_process(command, env) as (base, _process_group):
+        yield base
+
+
+@contextlib.contextmanager
+def _server_process(command: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """The server's base URL and its process group (its own session)."""
     assert MARKETLINK
     process = subprocess.Popen(
         [MARKETLINK, command],
@@ -78,7 +85,7 @@ def _serving(command: str, env: dict[str, str]) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             pytest.fail(f"`marketlink {command}` did not answer within 30 s")
-        yield base
+        yield base, process.pid
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -134,3 +141,46 @@ def test_a_payment_through_the_sandbox_in_the_same_server(
         assert back.status_code == 200 and "Payment received" in back.text
         current = requests.get(f"{base}/api/v1/orders/{order['id']}", headers=auth, timeout=5)
         assert current.json()["status"] == "paid"
+
+
+def _connections_per_worker(server_pgid: int, port: int) -> list[int]:
+    """Established connections to `port` held by each process of the server's group."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
+        if local_port == port and state == "01":  # ESTABLISHED
+            inodes.add(f"socket:[{inode}]")
+    counts = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) != server_pgid:
+                continue
+            held = {os.readlink(fd) for fd in (stat.parent / "fd").iterdir()}
+        except (OSError, ValueError):
+            continue  # gone while we looked
+        counts.append(len(held & inodes))
+    return counts
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_serve_spreads_keep_alive_connections_over_its_workers(
+    server_env: dict[str, str],
+) -> None:
+    # Opened one after another on an idle server, as a proxy's pool or the bench does:
+    # left to the kernel, one worker tends to take most of them and keep them.
+    env = {**server_env, "WORKERS": "4"}
+    with _server_process("serve", env) as (base, process_group):
+        port = int(env["PORT"])
+        sessions = [requests.Session() for _ in range(16)]
+        try:
+            for session in sessions:
+                assert session.get(f"{base}/healthz", timeout=5).status_code == 200
+            # The arbiter holds none; the four workers hold the sixteen between them.
+            per_worker = sorted(_connections_per_worker(process_group, port))
+            held = [count for count in per_worker if count]
+            assert sum(held) == 16
+            assert max(held) - min(held) <= 2 and len(held) == 4, per_worker
+        finally:
+            for session in sessions:
+                session.close()

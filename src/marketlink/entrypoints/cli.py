@@ -31,6 +31,7 @@ from marketlink.containers import Container
 from marketlink.domain.errors import DomainError
 from marketlink.domain.money import Money
 from marketlink.domain.users import Role
+from marketlink.entrypoints.balanced_worker import BalancedThreadWorker
 from marketlink.entrypoints.http.app import MarketLink, create_app
 
 
@@ -306,13 +307,14 @@ def serve(host: str | None) -> None:
             err=True,
         )
         threads = SANDBOX_MIN_THREADS
+    BalancedThreadWorker.prepare(settings.workers)
     _Gunicorn(
         settings,
         {
             "bind": f"{bind_host}:{settings.port}",
             "workers": settings.workers,
             "threads": threads,
-            "worker_class": "gthread",
+            "worker_class": BalancedThreadWorker,
             "keepalive": 5,
             "timeout": 60,
             "graceful_timeout": 30,

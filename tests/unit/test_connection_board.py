@@ -1,0 +1,57 @@
+"""The board on which gunicorn workers post their connections, to take only their share."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketlink.entrypoints import balanced_worker
+from marketlink.entrypoints.balanced_worker import SLACK, STALE_AFTER_MS, ConnectionBoard
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    now = [1_000_000]
+    monkeypatch.setattr(balanced_worker, "_now_ms", lambda: now[0])
+    return now
+
+
+def test_a_worker_above_the_least_loaded_by_more_than_the_slack_is_over_its_share(clock):
+    board = ConnectionBoard(slots=4)
+    first, second = board.claim(101), board.claim(102)
+    board.post(second, 3)
+    assert not board.over_share(first, 3 + SLACK)
+    assert board.over_share(first, 3 + SLACK + 1)
+    board.post(first, 3 + SLACK + 1)
+    assert not board.over_share(second, 3), "the least loaded always accepts"
+
+
+def test_a_lone_worker_is_never_over_its_share(clock):
+    board = ConnectionBoard(slots=4)
+    only = board.claim(101)
+    assert not board.over_share(only, 500)
+
+
+def test_a_worker_that_stopped_posting_does_not_hold_the_others_back(clock):
+    board = ConnectionBoard(slots=4)
+    stuck, busy = board.claim(101), board.claim(102)
+    board.post(stuck, 0)
+    clock[0] += STALE_AFTER_MS + 1
+    assert not board.over_share(busy, 50)
+
+
+def test_a_worker_that_left_frees_its_slot_and_is_not_counted(clock):
+    board = ConnectionBoard(slots=2)
+    leaving, staying = board.claim(101), board.claim(102)
+    board.leave(leaving)
+    assert not board.over_share(staying, 50)
+    assert board.claim(103) == leaving
+
+
+def test_a_stale_slot_is_claimed_again_and_a_full_board_says_so(clock):
+    board = ConnectionBoard(slots=2)
+    board.claim(101)
+    board.claim(102)
+    with pytest.raises(RuntimeError):
+        board.claim(103)
+    clock[0] += STALE_AFTER_MS + 1
+    assert board.claim(103) in (0, 1)
