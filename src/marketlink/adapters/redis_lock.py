@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import redis
 
@@ -122,6 +125,49 @@ def wake_key(key: str, token: str) -> str:
     return f"{key}:wake:{token}"
 
 
+class _FifoMutex:
+    """A mutex that goes to its waiters in the order they came, handed over directly."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True
+        with self._guard:
+            if turn in self._waiters:
+                self._waiters.remove(turn)
+                return False
+        return True  # handed over just as the wait ran out: ours all the same
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()  # the next waiter owns it now
+            else:
+                self._held = False
+
+
+@dataclass
+class _Cohort:
+    """This process's threads after one key: they queue here, one at a time in Redis."""
+
+    mutex: _FifoMutex = field(default_factory=_FifoMutex)
+    users: int = 0  # holding or waiting
+    token: str | None = None  # the Redis lock, when this process holds it
+    acquired_at: float = 0.0
+    handoffs: int = 0
+
+
 class RedisLock:
     """Waiters queue in arrival order; a release makes the next one the owner and wakes it.
 
@@ -130,6 +176,12 @@ class RedisLock:
     waiting many times longer than the rest. A waiter that gives up leaves the queue; one
     that died is skipped once its wait is over. A lock that lapses (its owner died) is
     handed on by the next waiter to wake from a nap, every `max_nap` seconds at most.
+
+    Within one process, threads after the same key first queue on a local mutex, so only
+    one of them waits in Redis; and an owner whose neighbours are waiting passes the
+    Redis lock to the next of them without releasing it, up to `max_local_handoffs`
+    times in a row and for at most half the TTL, then lets other processes have it. A
+    local hand-over costs no Redis round trip and no wake-up across processes.
     """
 
     def __init__(
@@ -138,6 +190,7 @@ class RedisLock:
         *,
         max_nap: float = 0.25,
         outage_backoff: float = 5.0,
+        max_local_handoffs: int = 8,
     ) -> None:
         self._client = client
         self._acquire_script = client.register_script(_ACQUIRE)
@@ -147,29 +200,82 @@ class RedisLock:
         self._max_nap = max_nap
         self._outage_backoff = outage_backoff
         self._down_until = 0.0
+        self._max_local_handoffs = max_local_handoffs
+        self._guard = threading.Lock()
+        self._cohorts: dict[str, _Cohort] = {}
 
     @contextmanager
     def hold(self, key: str, *, ttl: float, wait: float) -> Iterator[None]:
-        if time.monotonic() < self._down_until:
-            yield  # Redis was unreachable a moment ago: the database alone keeps us correct.
-            return
-        token = secrets.token_hex(16)
+        deadline = time.monotonic() + wait
         ttl_ms = max(int(ttl * 1000), 1)
+        cohort = self._join(key)
         try:
-            acquired = self._acquire(key, token, ttl_ms, wait)
+            if not cohort.mutex.acquire(timeout=max(wait, 0)):
+                raise LockTimeout()
+            try:
+                self._own(key, cohort, ttl, ttl_ms, deadline)
+                yield
+            finally:
+                if cohort.token is not None and not self._pass_on(cohort, ttl):
+                    self._give_back(key, cohort, ttl_ms)
+                cohort.mutex.release()
+        finally:
+            self._quit(key, cohort, ttl_ms)
+
+    def _own(self, key: str, cohort: _Cohort, ttl: float, ttl_ms: int, deadline: float) -> None:
+        """Makes sure this process holds the Redis lock (or Redis is down) for the holder."""
+        if cohort.token is not None:
+            if time.monotonic() - cohort.acquired_at < ttl / 2:
+                cohort.handoffs += 1
+                return  # handed over by the previous holder in this process
+            self._give_back(key, cohort, ttl_ms)  # held long enough: queue again in Redis
+        if time.monotonic() < self._down_until:
+            return  # Redis was unreachable a moment ago: the database alone keeps us correct.
+        token = secrets.token_hex(16)
+        try:
+            acquired = self._acquire(key, token, ttl_ms, deadline - time.monotonic())
         except redis.RedisError as exc:
             self._note_outage(exc)
-            yield
             return
         if not acquired:
             raise LockTimeout()
+        cohort.token, cohort.acquired_at, cohort.handoffs = token, time.monotonic(), 0
+
+    def _pass_on(self, cohort: _Cohort, ttl: float) -> bool:
+        with self._guard:
+            others_waiting = cohort.users > 1
+        return (
+            others_waiting
+            and cohort.handoffs < self._max_local_handoffs
+            and time.monotonic() - cohort.acquired_at < ttl / 2
+        )
+
+    def _give_back(self, key: str, cohort: _Cohort, ttl_ms: int) -> None:
+        token, cohort.token = cohort.token, None
+        if token is None:
+            return
         try:
-            yield
-        finally:
-            try:
-                self._release(keys=[key, queue_key(key)], args=[token, ttl_ms])
-            except redis.RedisError as exc:
-                self._note_outage(exc)  # the TTL frees the key
+            self._release(keys=[key, queue_key(key)], args=[token, ttl_ms])
+        except redis.RedisError as exc:
+            self._note_outage(exc)  # the TTL frees the key
+
+    def _join(self, key: str) -> _Cohort:
+        with self._guard:
+            cohort = self._cohorts.setdefault(key, _Cohort())
+            cohort.users += 1
+            return cohort
+
+    def _quit(self, key: str, cohort: _Cohort, ttl_ms: int) -> None:
+        with self._guard:
+            cohort.users -= 1
+            if cohort.users:
+                return
+            # Nobody left in this process: forget the key, and free a lock kept for a
+            # neighbour who gave up waiting meanwhile.
+            del self._cohorts[key]
+            kept = cohort.token is not None
+        if kept:
+            self._give_back(key, cohort, ttl_ms)
 
     def _acquire(self, key: str, token: str, ttl_ms: int, wait: float) -> bool:
         keys = [key, queue_key(key)]
