@@ -30,6 +30,17 @@ class Api(flask_smorest.Api):  # type: ignore[misc]  # flask-smorest is untyped
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # flask-smorest is untyped
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        """As flask-smorest's, with one schema instance for every request.
+
+        Given a Schema class, webargs makes an instance per request, a deep copy of
+        every declared field: about a tenth of a catalog request's CPU time. Loading
+        does not change a schema, so one instance serves all threads.
+        """
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)  # type: ignore[no-any-return]
+
     def paginate(
         self,
         pager: None = None,
@@ -43,13 +54,14 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # flask-smorest
             raise NotImplementedError("MarketLink views paginate in the use case")
         cap = max_page_size or MAX_PAGE_SIZE
         schema = _page_schema(page or 1, page_size or DEFAULT_PAGE_SIZE, cap)
+        parsing = schema()  # one instance for every request, as for `arguments`
         parser = self.PAGINATION_ARGUMENTS_PARSER
         error_status = parser.DEFAULT_VALIDATION_STATUS
 
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
             @wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                params = parser.parse(schema, request, location="query")
+                params = parser.parse(parsing, request, location="query")
                 kwargs["pagination_parameters"] = params
                 result, status, headers = unpack_tuple_response(
                     current_app.ensure_sync(func)(*args, **kwargs)
