@@ -136,6 +136,16 @@ _OFFER_FOR_UPDATE = (
     .with_for_update(of=service_variants)
 )
 
+# A catalog page's variants, in one query (the page's service ids are a list parameter).
+_ACTIVE_VARIANTS_OF = (
+    sa.select(service_variants)
+    .where(
+        service_variants.c.service_id.in_(sa.bindparam("of_services", expanding=True)),
+        service_variants.c.is_active,
+    )
+    .order_by(service_variants.c.service_id, service_variants.c.id)
+)
+
 # The columns to set come with the parameters (`_variant_values`).
 _UPDATE_VARIANT = sa.update(service_variants).where(
     service_variants.c.id == sa.bindparam("saved_id")
@@ -213,11 +223,7 @@ class SqlServiceRepository(SqlRepository):
         by_id = {service.id: service for service in found}
         if not by_id:
             return
-        rows = self._execute(
-            sa.select(service_variants)
-            .where(service_variants.c.service_id.in_(by_id), service_variants.c.is_active)
-            .order_by(service_variants.c.service_id, service_variants.c.id)
-        )
+        rows = self._execute(_ACTIVE_VARIANTS_OF, {"of_services": list(by_id)})
         for row in rows:
             by_id[row.service_id].variants.append(self._reads.remember(_variant(row)))
 
