@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from marketlink.adapters.sqlalchemy import engine as engine_module
 from marketlink.adapters.sqlalchemy.engine import create_engine_for, database_url
 from marketlink.adapters.sqlalchemy.tables import services
 from tests.integration.conftest import T0
@@ -68,12 +69,40 @@ def test_plain_postgres_urls_use_psycopg_3(url):
     assert database_url("postgresql+psycopg://db/app").drivername == "postgresql+psycopg"
 
 
-def test_postgres_engines_ping_before_handing_out_a_connection(postgres_url):
-    engine = create_engine_for(postgres_url, pool_size=3)
+def _pooled_backend_killed(engine: sa.Engine, postgres_url: str) -> int:
+    """Checks a connection out and back in, then has the server end its backend."""
+    with engine.connect() as connection:
+        backend = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+    killer = create_engine_for(postgres_url)
     try:
-        assert engine.pool._pre_ping is True
-        assert engine.pool.size() == 3
+        with killer.begin() as connection:
+            connection.execute(sa.select(sa.func.pg_terminate_backend(backend)))
+    finally:
+        killer.dispose()
+    return backend
+
+
+def test_an_idle_pooled_connection_the_server_dropped_is_replaced(postgres_url, monkeypatch):
+    monkeypatch.setattr(engine_module, "PING_IF_IDLE_SECONDS", 0.0)  # every one counts as idle
+    engine = create_engine_for(postgres_url, pool_size=1)
+    try:
+        dropped = _pooled_backend_killed(engine, postgres_url)
         with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != dropped
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_in_steady_use_is_not_pinged(postgres_url, monkeypatch):
+    # The trade-off, shown: a connection returned a moment ago is trusted without a round
+    # trip. Had it been pinged, the dead one below would have been replaced unseen.
+    monkeypatch.setattr(engine_module, "PING_IF_IDLE_SECONDS", 60.0)
+    engine = create_engine_for(postgres_url, pool_size=1)
+    try:
+        _pooled_backend_killed(engine, postgres_url)
+        with pytest.raises(OperationalError), engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        with engine.connect() as connection:  # the failure dropped it from the pool
             assert connection.exec_driver_sql("SELECT 1").scalar_one() == 1
     finally:
         engine.dispose()

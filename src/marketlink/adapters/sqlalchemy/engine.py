@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState, StaticPool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -41,8 +43,9 @@ def _server_engine(url: URL, pool_size: int | None) -> Engine:
         options["connect_args"] = {"connect_timeout": 10, "application_name": "marketlink"}
     engine = sa.create_engine(
         url,
-        # A connection the server or a proxy dropped while idle is replaced, not handed out.
-        pool_pre_ping=True,
+        # A connection the server or a proxy dropped while idle is replaced, not handed out:
+        # on PostgreSQL, pinged only when it has been idle (below), elsewhere always.
+        pool_pre_ping=not postgresql,
         pool_size=pool_size or DEFAULT_POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
         pool_timeout=30,
@@ -51,7 +54,38 @@ def _server_engine(url: URL, pool_size: int | None) -> Engine:
     )
     if postgresql:
         _begin_when_asked(engine)
+        _ping_when_idle(engine)
     return engine
+
+
+# A pooled connection idle for longer than this is pinged before it is handed out.
+PING_IF_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pre-ping, skipped for a connection that was in use a moment ago.
+
+    The pre-ping is a round trip on every checkout: a tenth of a catalog request's CPU
+    time here, and one more wait before a booking's transaction. A connection the server
+    or a proxy dropped has been idle; one returned within the last second is in steady
+    use. A failed ping makes the pool discard the connection and hand out another.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _note_return(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        # `info` goes with the DBAPI connection: a new one has no return time, needs no ping.
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < PING_IF_IDLE_SECONDS:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as exc:  # whatever the driver raises for a dead connection
+            raise DisconnectionError("the pooled connection no longer answers") from exc
 
 
 def _begin_when_asked(engine: Engine) -> None:
