@@ -72,9 +72,10 @@ class PlaceOrder:
             ttl=policy.lock_ttl_seconds,
             wait=policy.lock_wait_seconds,
         )
-        # The unit of work opens (a pooled connection, checked) before the lock is taken,
-        # and the lock is released only after the commit. Under the lock: one read that
-        # row-locks the variant and brings its service and shop, three writes, the commit.
+        # The unit of work opens (a pooled connection, its transaction begun) before the
+        # lock is taken, and the lock is released only after the commit. Under the lock:
+        # one read that row-locks the variant and brings its service and shop, then three
+        # writes and the commit (which the SQL adapter sends in one round trip).
         with self._uow() as uow, lock:
             offer = uow.variants.get_offer_for_update(variant_id)
             if offer is None or not offer.on_sale:

@@ -119,8 +119,9 @@ _ORDERINGS: dict[CatalogSort, list[sa.ColumnElement[Any]]] = {
 }
 
 
-# The booking's statements are built once: SQLAlchemy then finds their compiled form by
-# identity, instead of building and hashing a fresh statement on every booking.
+# Statements on the hot paths (booking, the catalog) are built once: SQLAlchemy then
+# finds their compiled form by identity, instead of building and hashing a fresh
+# statement on every request.
 
 # One round trip on the booking's hot path; only the variant's row is locked.
 _OFFER_FOR_UPDATE = (
