@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from marketlink.entrypoints import balanced_worker
-from marketlink.entrypoints.balanced_worker import SLACK, STALE_AFTER_MS, ConnectionBoard
+from marketlink.entrypoints.balanced_worker import (
+    REFUSING_RECHECK_SECONDS,
+    SLACK,
+    STALE_AFTER_MS,
+    BalancedThreadWorker,
+    ConnectionBoard,
+)
 
 
 @pytest.fixture
@@ -55,3 +61,21 @@ def test_a_stale_slot_is_claimed_again_and_a_full_board_says_so(clock):
         board.claim(103)
     clock[0] += STALE_AFTER_MS + 1
     assert board.claim(103) in (0, 1)
+
+
+def test_a_worker_refusing_connections_looks_at_the_board_again_soon(monkeypatch, clock):
+    waits = []
+    monkeypatch.setattr(
+        balanced_worker.ThreadWorker,
+        "wait_for_and_dispatch_events",
+        lambda self, timeout: waits.append(timeout),
+    )
+    worker = BalancedThreadWorker.__new__(BalancedThreadWorker)  # no gunicorn arbiter here
+    worker.board = ConnectionBoard(slots=2)
+    worker._slot = worker.board.claim(101)
+    worker.alive, worker.nr_conns = True, 0
+    worker._accepting = False  # refused a moment ago
+    worker.wait_for_and_dispatch_events(1.0)
+    worker._accepting = True
+    worker.wait_for_and_dispatch_events(1.0)
+    assert waits == [REFUSING_RECHECK_SECONDS, 1.0]

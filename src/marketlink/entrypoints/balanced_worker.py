@@ -33,6 +33,8 @@ from gunicorn.workers.gthread import ThreadWorker
 STALE_AFTER_MS = 5_000
 # How many connections a worker may hold above the least loaded one and still accept.
 SLACK = 1
+# How often a worker that refuses new connections looks at the board again.
+REFUSING_RECHECK_SECONDS = 0.02
 # How long a thread may keep the GIL while another waits (Python's default: 5 ms). A
 # thread back from the database or Redis waits for the GIL behind threads parsing
 # requests; on the booking path it is the holder of the variant lock that waits, and
@@ -114,6 +116,11 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
         super().init_process()
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        if self.board is not None and not self._accepting and self.alive:
+            # Refusing for now: look again soon, not at the loop's next second, or new
+            # connections could sit in the backlog while every worker waits for others
+            # to catch up with counts it read a moment ago.
+            timeout = min(timeout, REFUSING_RECHECK_SECONDS)
         super().wait_for_and_dispatch_events(timeout)
         if self.board is None:
             return
