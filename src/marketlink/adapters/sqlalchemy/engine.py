@@ -107,12 +107,13 @@ def _begin_when_asked(engine: Engine) -> None:
 
     @event.listens_for(engine, "reset")
     def _end_transaction(
-        dbapi_connection: Any, _record: ConnectionPoolEntry, _state: PoolResetState
+        dbapi_connection: Any, _record: ConnectionPoolEntry, state: PoolResetState
     ) -> None:
         # SQLAlchemy skips its rollback on return when it counts the transaction as ended,
         # as after a failed COMMIT; with writes pipelined before it, the server may still
         # hold the transaction open and aborted. psycopg sends nothing when none is open.
-        dbapi_connection.rollback()
+        if not state.terminate_only:  # a connection being closed needs no clean-up
+            dbapi_connection.rollback()
 
 
 def sqlite_file(url: str) -> Path | None:
