@@ -79,3 +79,23 @@ def test_a_worker_refusing_connections_looks_at_the_board_again_soon(monkeypatch
     worker._accepting = True
     worker.wait_for_and_dispatch_events(1.0)
     assert waits == [REFUSING_RECHECK_SECONDS, 1.0]
+
+
+def test_a_worker_shutting_down_no_longer_posts_on_the_slot_it_gave_up(monkeypatch, clock):
+    monkeypatch.setattr(
+        balanced_worker.ThreadWorker, "wait_for_and_dispatch_events", lambda self, timeout: None
+    )
+    monkeypatch.setattr(balanced_worker.ThreadWorker, "handle_exit", lambda self, sig, frame: None)
+    board = ConnectionBoard(slots=2)
+    old = BalancedThreadWorker.__new__(BalancedThreadWorker)
+    old.board, old._slot, old.nr_conns, old._accepting = board, board.claim(101), 9, True
+    other = board.claim(102)
+    board.post(other, 3)
+    old.handle_exit(15, None)
+    old.alive = False  # what gthread's own handle_exit does
+    successor = board.claim(103)  # the slot it gave up, taken by its replacement
+    assert successor == old._slot
+    board.post(successor, 1)
+    old.wait_for_and_dispatch_events(1.0)  # the old worker's loop, draining its connections
+    # The replacement's count still reads 1, so the other worker (3) is over its share.
+    assert board.over_share(other, 3)

@@ -122,7 +122,8 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
             # to catch up with counts it read a moment ago.
             timeout = min(timeout, REFUSING_RECHECK_SECONDS)
         super().wait_for_and_dispatch_events(timeout)
-        if self.board is None:
+        if self.board is None or not self.alive:
+            # Shutting down: the slot was given up and may already be a new worker's.
             return
         self.board.post(self._slot, self.nr_conns)
         if self._accepting and self.board.over_share(self._slot, self.nr_conns):
