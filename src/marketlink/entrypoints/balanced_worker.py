@@ -72,8 +72,17 @@ class ConnectionBoard:
                     return slot
         raise RuntimeError("no free slot on the connection board")
 
-    def post(self, slot: int, connections: int) -> None:
-        self._write(slot, self._cells[3 * slot + _PID], connections, _now_ms())
+    def post(self, slot: int, pid: int, connections: int) -> int:
+        """Posts on the worker's slot; returns the slot, a new one if its own was taken.
+
+        A worker that stopped posting for a while (a stopped process) looks gone, and a
+        new worker may have claimed its slot: it claims another rather than overwrite
+        the newcomer's count.
+        """
+        if self._cells[3 * slot + _PID] != pid:
+            slot = self.claim(pid)
+        self._write(slot, pid, connections, _now_ms())
+        return slot
 
     def leave(self, slot: int) -> None:
         self._write(slot, 0, 0, 0)
@@ -112,7 +121,11 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
     def init_process(self) -> None:
         sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         if self.board is not None:
-            self._slot = self.board.claim(os.getpid())
+            self._pid = os.getpid()
+            try:
+                self._slot = self.board.claim(self._pid)
+            except RuntimeError:  # no free slot: accept like a plain gthread worker
+                self.board = None
         super().init_process()
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
@@ -125,7 +138,11 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
         if self.board is None or not self.alive:
             # Shutting down: the slot was given up and may already be a new worker's.
             return
-        self.board.post(self._slot, self.nr_conns)
+        try:
+            self._slot = self.board.post(self._slot, self._pid, self.nr_conns)
+        except RuntimeError:  # no free slot left: accept like a plain gthread worker
+            self.board = None
+            return
         if self._accepting and self.board.over_share(self._slot, self.nr_conns):
             self.set_accept_enabled(False)
 
