@@ -97,7 +97,11 @@ class Container(containers.DeclarativeContainer):
 
     # Adapters ---------------------------------------------------------------------------
 
-    uow = providers.ThreadSafeSingleton(SqlAlchemyUnitOfWork, engine)
+    # A fresh, unopened unit of work per call (`container.unit_of_work()`).
+    unit_of_work = providers.Factory(SqlAlchemyUnitOfWork, engine)
+    # What the use cases receive: that factory itself, as a provider (a UnitOfWorkFactory),
+    # so each `with self._uow() as uow:` is a transaction of its own.
+    uow = unit_of_work.provider
 
     clock = providers.ThreadSafeSingleton(SystemClock)
 

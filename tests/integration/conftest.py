@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,16 +42,24 @@ def clean_engine(engine: sa.Engine) -> sa.Engine:
     return engine
 
 
+UnitOfWorkFactory = Callable[[], SqlAlchemyUnitOfWork]
+
+
+def uow_factory(engine: sa.Engine) -> UnitOfWorkFactory:
+    """A fresh unit of work on `engine` per call, as the container's `uow` provides them."""
+    return functools.partial(SqlAlchemyUnitOfWork, engine)
+
+
 @pytest.fixture
-def uow(clean_engine: sa.Engine) -> SqlAlchemyUnitOfWork:
+def uow(clean_engine: sa.Engine) -> UnitOfWorkFactory:
     """The unit-of-work factory, as the container provides it."""
-    return SqlAlchemyUnitOfWork(clean_engine)
+    return uow_factory(clean_engine)
 
 
 class Builder:
     """Creates committed rows through the repositories, one unit of work per call."""
 
-    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
         self.uow = uow
 
     def user(self, role: Role = Role.CUSTOMER, *, email: str | None = None) -> User:
@@ -166,5 +175,5 @@ class Builder:
 
 
 @pytest.fixture
-def build(uow: SqlAlchemyUnitOfWork) -> Builder:
+def build(uow: UnitOfWorkFactory) -> Builder:
     return Builder(uow)

@@ -20,7 +20,6 @@ from marketlink.adapters.clock import SystemClock
 from marketlink.adapters.local_lock import InProcessLock
 from marketlink.adapters.redis_lock import RedisLock
 from marketlink.adapters.sqlalchemy.engine import create_engine_for
-from marketlink.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from marketlink.application.actors import Actor
 from marketlink.application.errors import ConcurrentUpdate, LockTimeout
 from marketlink.application.use_cases.accounts import Register, RegisterUser
@@ -36,6 +35,7 @@ from marketlink.domain.errors import InvalidTransition, OutOfStock
 from marketlink.domain.money import Money
 from marketlink.domain.users import Role
 from tests.fakes import FakeClock, FakePasswordHasher
+from tests.integration.conftest import uow_factory
 
 pytestmark = [pytest.mark.integration, pytest.mark.concurrency]
 
@@ -53,7 +53,7 @@ class Shop:
 
 def open_shop(database_url: str, customers: int, stock: int = STOCK) -> Shop:
     engine = create_engine_for(database_url)
-    uow = SqlAlchemyUnitOfWork(engine)
+    uow = uow_factory(engine)
     clock = SystemClock()
     register = Register(uow, FakePasswordHasher(), clock)
     tag = time.monotonic_ns()
@@ -95,7 +95,7 @@ class SlowRowLocks:
     a short lock TTL lapses mid-booking."""
 
     def __init__(self, engine: sa.Engine, pause: float) -> None:
-        self._uow = SqlAlchemyUnitOfWork(engine)
+        self._uow = uow_factory(engine)
         self._pause = pause
 
     def __call__(self) -> _Lingering:
@@ -137,9 +137,7 @@ def book_in_process(
     import redis
 
     engine = create_engine_for(database_url, pool_size=THREADS)
-    uow = (
-        SlowRowLocks(engine, slow_transaction) if slow_transaction else SqlAlchemyUnitOfWork(engine)
-    )
+    uow = SlowRowLocks(engine, slow_transaction) if slow_transaction else uow_factory(engine)
     lock = (
         RedisLock(redis.Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=1))
         if redis_url
@@ -249,7 +247,7 @@ def run_together(*calls) -> list[object]:
 def test_twenty_parallel_cancels_make_one_transition_and_release_once(postgres_url):
     shop = open_shop(postgres_url, customers=1, stock=3)
     engine = create_engine_for(postgres_url, pool_size=25)
-    uow = SqlAlchemyUnitOfWork(engine)
+    uow = uow_factory(engine)
     clock = SystemClock()
     customer = shop.customers[0]
     place = PlaceOrder(uow, InProcessLock(), clock, BookingPolicy(max_unpaid_orders=0))
@@ -278,7 +276,7 @@ def test_twenty_parallel_cancels_make_one_transition_and_release_once(postgres_u
 def test_an_expiry_sweep_racing_a_cancel_ends_the_order_once(postgres_url):
     shop = open_shop(postgres_url, customers=1, stock=2)
     engine = create_engine_for(postgres_url, pool_size=10)
-    uow = SqlAlchemyUnitOfWork(engine)
+    uow = uow_factory(engine)
     clock = FakeClock(SystemClock().now())
     customer = shop.customers[0]
     place = PlaceOrder(

@@ -14,11 +14,10 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from marketlink.adapters.sqlalchemy.engine import create_engine_for
 from marketlink.adapters.sqlalchemy.migrate import alembic_config, upgrade_database
 from marketlink.adapters.sqlalchemy.tables import metadata, payments, service_variants, users
-from marketlink.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from marketlink.domain.money import Money
 from marketlink.domain.payments import PaymentStatus
 from marketlink.domain.users import Role, User
-from tests.integration.conftest import T0, Builder
+from tests.integration.conftest import T0, Builder, uow_factory
 
 pytestmark = pytest.mark.integration
 
@@ -144,7 +143,7 @@ def test_0002_adds_the_paid_amount_to_a_database_in_use_at_0001(empty_database_u
     upgrade_database(url, "0001")
     engine = create_engine_for(url)
     try:
-        uow = SqlAlchemyUnitOfWork(engine)
+        uow = uow_factory(engine)
         order = Builder(uow).order()
         with engine.begin() as connection:  # a payment counted before paid amounts were kept
             connection.execute(

@@ -19,12 +19,11 @@ from marketlink.adapters.sqlalchemy.repositories import (
 
 
 class SqlAlchemyUnitOfWork:
-    """A transaction that rolls back unless `commit()` was called; also its own factory.
+    """A transaction that rolls back unless `commit()` was called.
 
-    Use cases receive a factory and write `with self._uow() as uow:`. Calling an
-    instance returns a fresh, unopened unit of work on the same engine, so a single
-    instance can be shared by every thread (the container holds it as a singleton):
-    only the fresh ones ever open a connection.
+    Use cases receive a factory of these (the container's `uow`, a `providers.Factory`
+    handed over as a provider) and write `with self._uow() as uow:`: every call makes a
+    fresh, unopened unit of work on the shared engine, so no two threads share one.
     """
 
     users: SqlUserRepository
@@ -40,12 +39,9 @@ class SqlAlchemyUnitOfWork:
         self._writes: PendingWrites | None = None
         self._reads = ReadReservations()
 
-    def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._engine)
-
     def __enter__(self) -> Self:
         if self._connection is not None:
-            raise RuntimeError("this unit of work is already open; call it for a fresh one")
+            raise RuntimeError("this unit of work is already open; take a fresh one")
         connection = self._engine.connect()
         try:
             connection.begin()
