@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_url_rule(f"{SWAGGER_ASSETS}<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
     register_error_handlers(app)  # after Api(), so that ours answer HTTP errors too
     configure_jwt(app, settings.jwt_secret_key, container.token_blocklist)
-    limit_failed_logins(app, settings, accounts.LOGIN_ENDPOINT)
+    limit_failed_logins(app, settings, accounts.LOGIN_ENDPOINT, container.redis_client())
     app.wsgi_app = JwtPrefixMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
 

@@ -11,6 +11,7 @@ import math
 import time
 from typing import Any
 
+import redis
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -38,12 +39,32 @@ def _address_key() -> str:
     return f"address:{get_remote_address()}"
 
 
-def limit_failed_logins(app: Flask, settings: Settings, login_endpoint: str) -> Limiter:
-    """Installs the limiter on `app` and limits its login view; RATE_LIMITS=off disables it."""
+def _storage(redis_client: redis.Redis | None) -> tuple[str, dict[str, Any]]:
+    """Where the counts live: in the container's Redis when there is one, else in memory.
+
+    With Redis, limits' storage is built on the container client's connection pool
+    (limits' `connection_pool` option), so it reaches the same server and database with
+    the same timeouts and health checks as every other Redis client; its URI then only
+    selects the Redis storage, and the pool decides where it connects.
+    """
+    if redis_client is None:
+        return "memory://", {}
+    return "redis://", {"connection_pool": redis_client.connection_pool}
+
+
+def limit_failed_logins(
+    app: Flask, settings: Settings, login_endpoint: str, redis_client: redis.Redis | None
+) -> Limiter:
+    """Installs the limiter on `app` and limits its login view; RATE_LIMITS=off disables it.
+
+    `redis_client` is the container's (None without REDIS_URL): the counts are kept there.
+    """
     app.config["RATELIMIT_ENABLED"] = settings.rate_limits
+    storage_uri, storage_options = _storage(redis_client)
     limiter = Limiter(
         key_func=_address_key,
-        storage_uri=settings.redis_url or "memory://",
+        storage_uri=storage_uri,
+        storage_options=storage_options,
         # A Redis outage must not lock everybody out: count in memory until it is back.
         in_memory_fallback_enabled=True,
         key_prefix="marketlink",
