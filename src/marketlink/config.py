@@ -43,7 +43,7 @@ def _default_workers() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """The configuration table of the contract (api.md), resolved to concrete values."""
+    """The configuration table of the contract (docs/api.md), resolved to concrete values."""
 
     secret_key: str
     jwt_secret_key: str

@@ -1,6 +1,6 @@
 """The composition root: the one place where ports meet adapters.
 
-One container per application (wiring is process-global, see style.md §4 P1).
+One container per application (wiring is process-global, see docs/style.md §4 P1).
 Engines, clients and other shared, thread-safe objects are ThreadSafeSingletons;
 units of work and use cases are Factories, so every call gets fresh ones and the
 transaction is the use case.

@@ -1,7 +1,7 @@
 """HTTP through the real app and the real container, on a migrated temporary SQLite file.
 
 One app (and container) per test: dependency-injector's wiring is process-global, so
-each test wires its own container and unwires it at the end (style.md §4 P1, P2).
+each test wires its own container and unwires it at the end (docs/style.md §4 P1, P2).
 """
 
 from __future__ import annotations

@@ -257,7 +257,7 @@ def test_a_payment_that_matched_records_what_was_paid(pay):
 def test_a_payment_the_refund_api_cannot_give_back_is_left_to_an_admin(
     pay, world, amount, currency
 ):
-    # SSLCommerz refunds a bare BDT amount (sslcommerz.md 5.3): a foreign payment, reported
+    # SSLCommerz refunds a bare BDT amount (docs/sslcommerz.md §5.3): a foreign payment, reported
     # in its own currency, or one whose amount the gateway did not say, is not guessed at.
     _, tran_id = pay.book_and_open()
     pay.notice(pay.gateway_paid(tran_id, amount=amount, currency=currency))

@@ -1,4 +1,4 @@
-"""verify_sign as SSLCommerz computes it (sslcommerz.md §3), checked against published vectors."""
+"""verify_sign as SSLCommerz computes it (docs/sslcommerz.md §3), against published vectors."""
 
 from __future__ import annotations
 

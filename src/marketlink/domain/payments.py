@@ -11,11 +11,11 @@ from enum import StrEnum
 from marketlink.domain.errors import InvalidMoney
 from marketlink.domain.money import BDT, Money
 
-# SSLCommerz's amounts are decimal(10, 2) (sslcommerz.md §1.2, §5.3).
+# SSLCommerz's amounts are decimal(10, 2) (docs/sslcommerz.md §1.2, §5.3).
 MAX_GATEWAY_AMOUNT = Decimal("99999999.99")
 # The currency SSLCommerz settles and refunds in: its refund API takes a bare
 # `refund_amount`, at most the transaction's original `amount`, which is in BDT
-# (sslcommerz.md §4 "Amount semantics", §5.3).
+# (docs/sslcommerz.md §4 "Amount semantics", §5.3).
 REFUND_CURRENCY = BDT
 
 

@@ -1,4 +1,4 @@
-"""The PaymentGateway port over SSLCommerz's HTTP APIs (sslcommerz.md §1, §4, §5), with requests.
+"""The PaymentGateway port over SSLCommerz's HTTP APIs with requests (docs/sslcommerz.md §1, 4, 5).
 
 Every call has explicit connect and read timeouts. Reads (validation, transaction
 query, refund status) are retried a couple of times with a short backoff when the

@@ -1,6 +1,6 @@
 """The offline SSLCommerz sandbox: a stand-in for the gateway, served by the app itself.
 
-It speaks the protocol of sslcommerz.md (simulator checklist §8) under the URL prefix
+It speaks the protocol of docs/sslcommerz.md (simulator checklist §8) under the URL prefix
 `/_sandbox/sslcommerz`, so a client pointed at `<app>/_sandbox/sslcommerz` cannot tell
 it from `https://sandbox.sslcommerz.com`:
 
@@ -82,7 +82,7 @@ INVALID_TRANSACTION = "INVALID_TRANSACTION"
 _OUTCOMES = {"success": VALID, "fail": FAILED, "cancel": CANCELLED}
 _FEE_SHARE = Decimal("0.975")  # store_amount: what the merchant keeps after a 2.5 % fee
 
-# Notice fields in the order the gateway posts them (sslcommerz.md §2.2).
+# Notice fields in the order the gateway posts them (docs/sslcommerz.md §2.2).
 _NOTICE_ORDER = (
     "tran_id",
     "val_id",

@@ -1,4 +1,4 @@
-"""SSLCommerz notice signatures: `verify_sign` (MD5) and `verify_sign_sha2` (sslcommerz.md §3).
+"""SSLCommerz notice signatures: `verify_sign` (MD5) and `verify_sign_sha2` (docs/sslcommerz.md §3).
 
 Pure functions, no I/O. The recipe: take the fields named in `verify_key` with their
 values exactly as received (after form decoding: no trimming, no URL-encoding, empty
@@ -48,7 +48,7 @@ def sign(fields: Mapping[str, str], signed_keys: Iterable[str], store_password: 
 def sign_sha2(fields: Mapping[str, str], signed_keys: Iterable[str], store_password: str) -> str:
     """`verify_sign_sha2`: the same string with SHA-256 (of the password, then of the string).
 
-    Reproduces the official library's published sample; sslcommerz.md §3.3 marks the
+    Reproduces the official library's published sample; docs/sslcommerz.md §3.3 marks the
     recipe UNCONFIRMED, so nothing here ever verifies with it.
     """
     return _sha256(_signed_string(fields, signed_keys, _sha256(store_password)))
