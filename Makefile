@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-concurrency lint typecheck arch fmt migrate bench bench-browse clean
+LINT_PATHS := src tests bench .ci
+
+.PHONY: run test test-unit test-integration test-e2e test-concurrency lint typecheck arch fmt \
+	migrate bench bench-browse clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,28 +20,44 @@ run: $(STAMP)
 	$(BIN)/marketlink seed-demo --once
 	$(BIN)/marketlink run
 
+# Tests ----------------------------------------------------------------------------------
+
+# Everything: unit, integration and e2e, then the slow concurrency runs.
 test: $(STAMP)
 	$(BIN)/pytest -m "not concurrency"
 	$(BIN)/pytest -m concurrency
 
+# Domain and use cases with fakes: no PostgreSQL, no Redis, no network.
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
+# Each adapter against the real thing (SQLite, PostgreSQL, Redis, the sandbox).
 test-integration: $(STAMP)
 	$(BIN)/pytest tests/integration -m "not concurrency"
+
+# HTTP through the app and the real container.
+test-e2e: $(STAMP)
+	$(BIN)/pytest tests/e2e -m "not concurrency"
 
 test-concurrency: $(STAMP)
 	$(BIN)/pytest -m concurrency
 
+# Checks ---------------------------------------------------------------------------------
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	@$(MAKE) --no-print-directory typecheck arch
+
+typecheck: $(STAMP)
 	$(BIN)/mypy src
+
+arch: $(STAMP)
 	$(BIN)/lint-imports
 
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
 
 migrate: $(STAMP)
 	$(BIN)/marketlink migrate
