@@ -1,18 +1,35 @@
-# Every target that runs code first makes sure .venv matches requirements.lock.
+# Every target that runs code first makes sure .venv matches the locks in requirements/:
+# runtime.txt (what `pip install .` needs) and dev.txt (plus the dev extra). `make lock`
+# regenerates both from pyproject.toml.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PIP    := -m pip install --quiet --disable-pip-version-check
+
+RUNTIME_LOCK := requirements/runtime.txt
+DEV_LOCK     := requirements/dev.txt
+LOCKS        := $(RUNTIME_LOCK) $(DEV_LOCK)
+
+# pip-compile lives in a venv of its own: it is needed only to write the locks.
+LOCK_VENV    := .venv-lock
+PIP_TOOLS    := pip-tools==7.6.2
+LOCK_FLAGS   := --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+# e.g. make lock LOCK_ARGS="--upgrade-package flask"; without it, existing pins are kept.
+LOCK_ARGS    ?=
+
+# A fresh venv with the runtime lock and a non-editable install, for check-runtime-install.
+RUNTIME_VENV := .venv-runtime
 
 LINT_PATHS := src tests bench .ci
 
 .PHONY: run test test-unit test-integration test-e2e test-concurrency lint typecheck arch fmt \
-	migrate bench bench-browse clean
+	lock check-runtime-install migrate bench bench-browse clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): $(LOCKS) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python $(PIP) --require-hashes -r $(RUNTIME_LOCK) -r $(DEV_LOCK)
+	$(BIN)/python $(PIP) --no-deps -e .
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -59,6 +76,32 @@ fmt: $(STAMP)
 	$(BIN)/ruff format $(LINT_PATHS)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 
+# Dependencies ---------------------------------------------------------------------------
+
+$(LOCK_VENV)/.installed:
+	@test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python $(PIP) $(PIP_TOOLS)
+	@touch $@
+
+# Both locks from pyproject.toml: the runtime dependencies, then the dev extra on top of
+# them (constrained by the runtime lock, so both pin every shared package alike).
+lock: $(LOCK_VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) \
+		--output-file=$(RUNTIME_LOCK) pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) \
+		--extra=dev --constraint=$(RUNTIME_LOCK) --output-file=$(DEV_LOCK) pyproject.toml
+
+# A runtime-only install into a fresh venv has exactly the runtime lock (no ruff, mypy
+# or pytest) and works: see .ci/check_runtime_install.py.
+check-runtime-install:
+	rm -rf $(RUNTIME_VENV) build  # build/: setuptools would put files left there in the wheel
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/python $(PIP) --require-hashes -r $(RUNTIME_LOCK)
+	$(RUNTIME_VENV)/bin/python $(PIP) --no-deps .
+	$(RUNTIME_VENV)/bin/python -m pip check --disable-pip-version-check
+	$(RUNTIME_VENV)/bin/python .ci/check_runtime_install.py
+	rm -rf $(RUNTIME_VENV) build
+
 migrate: $(STAMP)
 	$(BIN)/marketlink migrate
 
@@ -69,4 +112,4 @@ bench-browse: $(STAMP)
 	$(BIN)/python bench/bench.py --mode browse
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) $(RUNTIME_VENV) build instance .pytest_cache .mypy_cache .ruff_cache
