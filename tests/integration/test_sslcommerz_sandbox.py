@@ -24,19 +24,17 @@ from werkzeug.serving import make_server
 
 from marketlink.adapters.sslcommerz import signing
 from marketlink.adapters.sslcommerz.client import SslCommerzGateway
-from marketlink.adapters.sslcommerz.sandbox import (
-    CREDENTIAL_ERROR,
-    URL_PREFIX,
+from marketlink.application.errors import GatewayRejected, GatewayUnavailable
+from marketlink.application.ports import SessionRequest
+from marketlink.domain.money import Money
+from marketlink.sandbox.routes import CREDENTIAL_ERROR, URL_PREFIX, create_sandbox_blueprint
+from marketlink.sandbox.state import (
     InMemorySandboxStore,
     SandboxSession,
     SandboxStore,
     SandboxTransaction,
     SqlSandboxStore,
-    create_sandbox_blueprint,
 )
-from marketlink.application.errors import GatewayRejected, GatewayUnavailable
-from marketlink.application.ports import SessionRequest
-from marketlink.domain.money import Money
 
 pytestmark = pytest.mark.integration
 
