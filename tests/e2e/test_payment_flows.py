@@ -925,3 +925,35 @@ def test_the_sandbox_is_served_only_when_it_is_the_gateway(
     finally:
         container.unwire()
         container.engine().dispose()
+
+
+# The sandbox's tables ---------------------------------------------------------------------------
+
+
+def test_no_request_makes_or_changes_a_table(live: Live) -> None:
+    # The sandbox's tables come from `marketlink migrate`; the gateway's pages and APIs
+    # (served by this app) and the app's own routes only read and write rows.
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = live.container.engine()
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        vendor, variant = live.shop()
+        customer = live.account()
+        order = live.book(customer, variant)
+        form = live.pay(live.open_gateway(order))
+        live.back_to_merchant(form)
+        live.ok("POST", f"/api/v1/orders/{order['id']}/cancel", vendor)  # a refund, too
+        tran_id = live.tran_id(customer, order)
+        [found] = live.container.gateway().query_transactions(tran_id)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+    assert found.status == "VALIDATED"
+    sandbox_tables = ("sandbox_sessions", "sandbox_transactions", "sandbox_refunds")
+    assert all(any(table in s for s in statements) for table in sandbox_tables)
+    ddl = [s for s in statements if s.split(None, 1)[0].upper() in ("CREATE", "ALTER", "DROP")]
+    assert ddl == []

@@ -1,6 +1,7 @@
 """The SSLCommerz client against the offline sandbox, over real HTTP on a local port.
 
-Each test runs twice: with the in-memory store and with the SQL store on a SQLite file.
+Each test runs twice: with the in-memory store and with the SQL store on a SQLite file
+(migrated, as `marketlink migrate` makes the sandbox's tables).
 A tiny Flask app serves the sandbox blueprint and an IPN listener that records what
 arrives, exactly as the merchant's webhook would see it.
 """
@@ -22,6 +23,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
+from marketlink.adapters.sqlalchemy.migrate import upgrade_database
 from marketlink.adapters.sslcommerz import signing
 from marketlink.adapters.sslcommerz.client import SslCommerzGateway
 from marketlink.application.errors import GatewayRejected, GatewayUnavailable
@@ -72,7 +74,9 @@ def store(
     if request.param == "memory":
         yield InMemorySandboxStore()
         return
-    engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'sandbox.db'}")
+    url = f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'sandbox.db'}"
+    upgrade_database(url)
+    engine = create_engine(url)
     yield SqlSandboxStore(engine)
     engine.dispose()
 
@@ -677,8 +681,9 @@ def test_a_notice_is_authentic_only_with_the_webhook_secret(gateway, server):
 
 def test_sql_stores_of_several_workers_share_one_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
+    upgrade_database(url)  # the tables, made once
     engines = [create_engine(url), create_engine(url)]
-    first, second = (SqlSandboxStore(engine) for engine in engines)  # tables made once
+    first, second = (SqlSandboxStore(engine) for engine in engines)
     session = SandboxSession("A" * 32, "T-1", "150.00", "BDT", "http://s", "http://f", "http://c")
     attempt = SandboxTransaction("A" * 32, "T-1", "VALID", "150.00", "BDT", "now", val_id="V1")
 
@@ -696,10 +701,11 @@ def test_sql_stores_of_several_workers_share_one_database(tmp_path):
 
 def test_a_sql_store_touches_its_database_only_when_used(tmp_path):
     # The app builds its store at startup: it must start even while the database is down.
-    engine = create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'sandbox.db'}")
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'sandbox.db'}"
+    engine = create_engine(url)
     store = SqlSandboxStore(engine)
     with pytest.raises(OperationalError):
         store.session("A" * 32)
-    (tmp_path / "no-such-folder").mkdir()
+    upgrade_database(url)  # makes the folder, the file and the tables
     assert store.session("A" * 32) is None
     engine.dispose()

@@ -24,7 +24,8 @@ reported `refunded` as soon as it exists. A session is paid once: a second outco
 It stands for an external system, so it imports nothing of MarketLink (import-linter
 holds it to that), and only the container wires it in. Modules:
 
-- `state`: the records, the `SandboxStore` port, its in-memory and SQL stores, the tables;
+- `state`: the records, the `SandboxStore` port, its in-memory and SQL stores, the tables
+  (made by the app's migrations, revision 0003, never at request time);
 - `inputs`: what the merchant and the tester send, checked; `amounts`: the gateway's fee;
   `transactions`: the customer's attempt and how the APIs report it;
 - `notices`: the IPN's fields, signed; `ipn`: the IPN sender;

@@ -1,20 +1,19 @@
 """The sandbox's state: sessions, the customer's attempts and refunds, in memory or in SQL.
 
 `InMemorySandboxStore` is for tests; `SqlSandboxStore` (its own `sandbox_*` tables) is
-for the app, which may run as several worker processes.
+for the app, which may run as several worker processes. The tables are made by the
+app's migrations (revision 0003), never by the store: a request never runs DDL.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     Column,
-    Connection,
     Engine,
     Integer,
     MetaData,
@@ -25,7 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 # Statuses a transaction is stored or reported with.
 VALID = "VALID"
@@ -197,8 +196,16 @@ class InMemorySandboxStore:
 
 # The tables -------------------------------------------------------------------------------
 
-# The sandbox's own MetaData: the app's tables module and migrations do not know them.
-metadata = MetaData()
+# The sandbox's own MetaData: the app's tables module does not know these tables, and the
+# migration that makes them (0003) writes them out by hand; the schema test compares it
+# with this module. Names follow the app's convention, so Alembic can alter them later.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 
 def _columns(
@@ -268,46 +275,20 @@ _Row = TypeVar("_Row", SandboxSession, SandboxTransaction, SandboxRefund)
 
 
 class SqlSandboxStore:
-    """A SandboxStore in `sandbox_*` tables, shared by all worker processes.
+    """A SandboxStore in the `sandbox_*` tables, shared by all worker processes.
 
-    The tables belong to the sandbox alone (own MetaData, created on first use); the
-    app's migrations neither create nor know them. Every write is one conditional
-    statement or a unique constraint, so concurrent requests cannot pay a session twice,
-    validate a val_id "first" twice, or refund a payment twice.
+    It never creates them: `marketlink migrate` does. Constructing it touches no
+    database (the app builds its store when it starts, and must start, and answer /readyz
+    with 503, even while the database is down). Every write is one conditional statement
+    or a unique constraint, so concurrent requests cannot pay a session twice, validate a
+    val_id "first" twice, or refund a payment twice.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._tables_ready = False
-        self._tables_lock = threading.Lock()
-
-    def _ensure_tables(self) -> None:
-        """Creates the tables on first use, not on construction.
-
-        The app builds its store when it starts, and must start (and answer /readyz with
-        503) even while the database is down.
-        """
-        if self._tables_ready:
-            return
-        with self._tables_lock:
-            if self._tables_ready:
-                return
-            try:
-                metadata.create_all(self._engine, checkfirst=True)
-            except DBAPIError:  # another worker created them between our check and our CREATE
-                metadata.create_all(self._engine, checkfirst=True)
-            self._tables_ready = True
-
-    def _begin(self) -> AbstractContextManager[Connection]:
-        self._ensure_tables()
-        return self._engine.begin()
-
-    def _connect(self) -> Connection:
-        self._ensure_tables()
-        return self._engine.connect()
 
     def add_session(self, session: SandboxSession) -> None:
-        with self._begin() as conn:
+        with self._engine.begin() as conn:
             conn.execute(insert(sandbox_sessions).values(**asdict(session)))
 
     def session(self, session_key: str) -> SandboxSession | None:
@@ -321,11 +302,11 @@ class SqlSandboxStore:
             .where(sandbox_sessions.c.tran_id == tran_id)
             .order_by(sandbox_sessions.c.seq)
         )
-        with self._connect() as conn:
+        with self._engine.connect() as conn:
             return [_from_row(SandboxSession, row) for row in conn.execute(query)]
 
     def complete(self, transaction: SandboxTransaction) -> bool:
-        with self._begin() as conn:
+        with self._engine.begin() as conn:
             claimed = conn.execute(
                 update(sandbox_sessions)
                 .where(
@@ -351,7 +332,7 @@ class SqlSandboxStore:
         if not val_id:
             return None
         table = sandbox_transactions
-        with self._begin() as conn:
+        with self._engine.begin() as conn:
             first = conn.execute(
                 update(table)
                 .where(table.c.val_id == val_id, table.c.validated_on == "")
@@ -364,7 +345,7 @@ class SqlSandboxStore:
 
     def add_refund(self, refund: SandboxRefund) -> tuple[SandboxRefund, bool]:
         try:
-            with self._begin() as conn:
+            with self._engine.begin() as conn:
                 conn.execute(insert(sandbox_refunds).values(**asdict(refund)))
             return refund, True
         except IntegrityError:
@@ -381,7 +362,7 @@ class SqlSandboxStore:
     def _one(self, kind: type[_Row], table: Table, column: Column[Any], value: str) -> _Row | None:
         if not value:
             return None
-        with self._connect() as conn:
+        with self._engine.connect() as conn:
             row = conn.execute(select(table).where(column == value).limit(1)).first()
         return None if row is None else _from_row(kind, row)
 
