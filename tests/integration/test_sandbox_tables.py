@@ -97,8 +97,8 @@ def test_autogenerate_finds_nothing_to_do_on_a_migrated_database(database_url):
 
 # Databases where the sandbox made its tables itself, before revision 0003 ----------------
 
-# The tables as the sandbox's create_all made them on first use (without the naming
-# convention).
+# The tables as the sandbox's create_all made them on first use (without the currency
+# columns, and without the naming convention).
 _legacy = sa.MetaData()
 
 
@@ -169,11 +169,17 @@ def test_0003_keeps_the_tables_and_rows_the_sandbox_made_itself(empty_url, engin
     assert _columns(engine, "sandbox_transactions") == expected
     store = SqlSandboxStore(engine)
     kept = store.transaction_by_bank_tran_id("BANK")
-    assert kept is not None and (kept.tran_id, kept.amount, kept.currency) == (
+    assert kept is not None and (kept.tran_id, kept.amount, kept.currency_type) == (
         "T-OLD",
         "149.00",
-        "USD",
+        "",
     )
+    # Reported as the sandbox reported it then: in its own currency, at rate 1.
+    assert kept.reported_currency() == {
+        "currency_type": "USD",
+        "currency_amount": "149.00",
+        "currency_rate": "1.0000",
+    }
     store.add_session(SESSION)  # the other two tables, adopted as they were, work too
     assert store.session("A" * 32) == SESSION
 

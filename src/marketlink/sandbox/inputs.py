@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
-from marketlink.sandbox.amounts import CENT
+from marketlink.sandbox.amounts import CENT, AmountFormat
 from marketlink.sandbox.state import SandboxSession
 
 MAX_IPN_REPEAT = 20
@@ -30,6 +30,7 @@ class Knobs:
     currency: str
     risk_level: int
     ipn_deliveries: int
+    amount_format: AmountFormat = AmountFormat.TWO_PLACES
 
 
 def read_knobs(form: Mapping[str, str], session: SandboxSession) -> Knobs:
@@ -53,7 +54,13 @@ def read_knobs(form: Mapping[str, str], session: SandboxSession) -> Knobs:
     if repeat < 0:
         raise BadInput("ipn_repeat must not be negative")
     deliveries = 0 if ipn == "0" else min(repeat, MAX_IPN_REPEAT)
-    return Knobs(amount, currency, int(risk_level), deliveries)
+    format_text = form.get("amount_format", "").strip() or AmountFormat.TWO_PLACES.value
+    try:
+        amount_format = AmountFormat(format_text)
+    except ValueError:
+        choices = ", ".join(f.value for f in AmountFormat)
+        raise BadInput(f"amount_format must be one of {choices}") from None
+    return Knobs(amount, currency, int(risk_level), deliveries, amount_format)
 
 
 def checked_amount(text: str, name: str) -> str:

@@ -77,10 +77,8 @@ def notice(transaction: SandboxTransaction, store_id: str, store_password: str) 
     """The notice for the transaction's status, in the gateway's field order, signed."""
     values = {
         **{k: v for k, v in asdict(transaction).items() if isinstance(v, str)},
+        **transaction.reported_currency(),
         "store_id": store_id,
-        "currency_type": transaction.currency,
-        "currency_amount": transaction.amount,
-        "currency_rate": "1.0000",
         "base_fair": "0.00",
     }
     sent = [name for name in FIELD_ORDER if name not in _LEFT_OUT[transaction.status]]

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from flask import Response
 
+from marketlink.sandbox.amounts import AmountFormat
 from marketlink.sandbox.inputs import MAX_IPN_REPEAT
 from marketlink.sandbox.state import SandboxSession
 
@@ -21,6 +22,11 @@ _STYLE = (
     "gap:.3rem 1rem}dt{font-weight:600}dd{margin:0}button{padding:.5rem 1rem;margin:.2rem}"
     "label{display:block;margin:.4rem 0}details{margin-top:1rem}.note{color:#666;font-size:.9rem}"
 )
+_FORMAT_LABELS = {
+    AmountFormat.TWO_PLACES: "1500.00 (usual)",
+    AmountFormat.FOUR_PLACES: "1500.0000",
+    AmountFormat.TRIMMED: "1500 (no trailing zeros)",
+}
 
 
 def _esc(value: str) -> str:
@@ -70,6 +76,10 @@ def payment_page(session: SandboxSession, store_id: str, action: str) -> Respons
         body = f"<dl>{details}</dl><p>This session is closed: {_esc(session.outcome)}.</p>"
         return page(TITLE, body)
     price = _esc(f"{session.amount} {session.currency}")
+    formats = "".join(
+        f'<option value="{_esc(value)}">{_esc(label)}</option>'
+        for value, label in _FORMAT_LABELS.items()
+    )
     body = f"""<dl>{details}</dl>
 <form method="post" action="{_esc(action)}">
 <p class="actions">
@@ -88,6 +98,7 @@ def payment_page(session: SandboxSession, store_id: str, action: str) -> Respons
 <option value="1">deliver</option><option value="0">lose it</option></select></label>
 <label>IPN deliveries
 <input type="number" name="ipn_repeat" min="0" max="{MAX_IPN_REPEAT}" value="1"></label>
+<label>Amounts sent as <select name="amount_format">{formats}</select></label>
 </details>
 </form>"""
     return page(TITLE, body)

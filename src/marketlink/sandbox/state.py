@@ -60,7 +60,13 @@ class SandboxSession:
 
 @dataclass(frozen=True, slots=True)
 class SandboxTransaction:
-    """The customer's one attempt at a session, as notified. Only VALID ones have a val_id."""
+    """The customer's one attempt at a session, as notified. Only VALID ones have a val_id.
+
+    Amounts are kept as the gateway reports them (in whatever format it was told to
+    use): `amount` in BDT, `currency_amount` in `currency_type`, the currency paid in.
+    The three `currency_*` fields are empty in rows from before revision 0003: such a
+    payment was reported in its own currency at rate 1 (see `reported_currency`).
+    """
 
     session_key: str
     tran_id: str
@@ -86,6 +92,17 @@ class SandboxTransaction:
     value_c: str = ""
     value_d: str = ""
     validated_on: str = ""
+    currency_type: str = ""
+    currency_amount: str = ""
+    currency_rate: str = ""
+
+    def reported_currency(self) -> dict[str, str]:
+        """`currency_type`, `currency_amount` and `currency_rate` as the gateway reports them."""
+        return {
+            "currency_type": self.currency_type or self.currency,
+            "currency_amount": self.currency_amount or self.amount,
+            "currency_rate": self.currency_rate or "1.0000",
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +271,9 @@ sandbox_transactions = Table(
             "bank_tran_id": 64,
             "amount": 32,
             "currency": 8,
+            "currency_type": 8,
+            "currency_amount": 32,
+            "currency_rate": 16,
         },
         unique=frozenset({"session_key"}),  # a session is paid once
         indexed=frozenset({"val_id", "bank_tran_id"}),

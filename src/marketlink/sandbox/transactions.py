@@ -8,7 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from marketlink.sandbox.amounts import store_amount
+from marketlink.sandbox.amounts import (
+    SETTLEMENT_CURRENCY,
+    AmountFormat,
+    in_settlement_currency,
+    rate_for,
+    store_amount,
+)
 from marketlink.sandbox.inputs import Knobs
 from marketlink.sandbox.state import (
     CANCELLED,
@@ -37,8 +43,7 @@ def attempt(
         "value_b": session.value_b,
         "value_c": session.value_c,
         "value_d": session.value_d,
-        "amount": knobs.amount,
-        "currency": knobs.currency,
+        **_amounts(Decimal(knobs.amount), knobs.currency, knobs.amount_format),
     }
     if status == CANCELLED:
         return SandboxTransaction(**common, error="Cancelled by User")
@@ -47,12 +52,12 @@ def attempt(
         return SandboxTransaction(
             **common, bank_tran_id=bank_tran_id, error="Declined by the issuing bank (sandbox)"
         )
-    kept = store_amount(Decimal(knobs.amount))
+    kept = store_amount(Decimal(common["amount"]))
     return SandboxTransaction(
         **common,
         val_id=f"{stamp}{secrets.randbelow(1000):03d}{_letters(12)}",
         bank_tran_id=bank_tran_id,
-        store_amount=f"{kept}",
+        store_amount=knobs.amount_format.write(kept),
         card_type="VISA-Sandbox Bank",
         card_no="411111XXXXXX1111",
         card_issuer="SANDBOX BANK LTD.",
@@ -76,8 +81,7 @@ def pending(session: SandboxSession) -> SandboxTransaction:
         value_b=session.value_b,
         value_c=session.value_c,
         value_d=session.value_d,
-        amount=session.amount,
-        currency=session.currency,
+        **_amounts(Decimal(session.amount), session.currency, AmountFormat.TWO_PLACES),
     )
 
 
@@ -86,6 +90,7 @@ def reported(transaction: SandboxTransaction) -> dict[str, Any]:
     status = transaction.status
     if status == VALID and transaction.validated_on:
         status = VALIDATED
+    currency = transaction.reported_currency()
     return {
         "status": status,
         "tran_date": transaction.tran_date,
@@ -102,8 +107,8 @@ def reported(transaction: SandboxTransaction) -> dict[str, Any]:
         "card_sub_brand": transaction.card_sub_brand,
         "card_issuer_country": transaction.card_issuer_country,
         "card_issuer_country_code": transaction.card_issuer_country_code,
-        "currency_type": transaction.currency,
-        "currency_amount": transaction.amount,
+        "currency_type": currency["currency_type"],
+        "currency_amount": currency["currency_amount"],
         "emi_instalment": "0",
         "emi_amount": "0.00",
         "value_a": transaction.value_a,
@@ -114,6 +119,17 @@ def reported(transaction: SandboxTransaction) -> dict[str, Any]:
         "risk_title": transaction.risk_title,
         "error": transaction.error,
         "validated_on": transaction.validated_on,
+    }
+
+
+def _amounts(paid: Decimal, currency: str, amount_format: AmountFormat) -> dict[str, str]:
+    """BDT in `amount`/`currency`, what was paid in `currency_type`/`currency_amount`."""
+    return {
+        "amount": amount_format.write(in_settlement_currency(paid, currency)),
+        "currency": SETTLEMENT_CURRENCY,
+        "currency_type": currency,
+        "currency_amount": amount_format.write(paid),
+        "currency_rate": f"{rate_for(currency):.4f}",
     }
 
 

@@ -7,7 +7,8 @@ Create Date: 2026-12-08
 They belong to `marketlink.sandbox` (its `state` module describes them, and the schema
 test compares the two), but are made here, by `marketlink migrate`, like every other
 table: the sandbox used to create them itself on first use. A database where it did
-keeps them and their rows.
+keeps them and their rows; its attempts table gains the currency columns, empty for the
+old rows, which the sandbox then reports as it did (in their own currency, rate 1).
 
 Written out in full, as 0001 is: the migration must not change when the sandbox does.
 Made in every environment, production included, where they stay empty (the sandbox is
@@ -23,6 +24,8 @@ revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
+
+_CURRENCY_COLUMNS = (("currency_type", 8), ("currency_amount", 32), ("currency_rate", 16))
 
 
 def _text(name: str, length: int | None = None) -> sa.Column[str]:
@@ -68,7 +71,13 @@ def upgrade() -> None:
         )
         op.create_index(op.f("ix_sandbox_sessions_tran_id"), "sandbox_sessions", ["tran_id"])
 
-    if "sandbox_transactions" not in existing:
+    if "sandbox_transactions" in existing:
+        for name, length in _CURRENCY_COLUMNS:
+            op.add_column(
+                "sandbox_transactions",
+                sa.Column(name, sa.String(length), nullable=False, server_default=""),
+            )
+    else:
         op.create_table(
             "sandbox_transactions",
             *_seq("sandbox_transactions"),
@@ -93,6 +102,7 @@ def upgrade() -> None:
             _text("error"),
             *_values(),
             _text("validated_on"),
+            *(_text(name, length) for name, length in _CURRENCY_COLUMNS),
             # A session is paid once.
             sa.UniqueConstraint("session_key", name=op.f("uq_sandbox_transactions_session_key")),
         )
