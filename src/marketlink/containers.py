@@ -24,9 +24,11 @@ from marketlink.adapters.sqlalchemy.idempotency import SqlIdempotencyStore
 from marketlink.adapters.sqlalchemy.migrate import upgrade_database
 from marketlink.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from marketlink.adapters.sslcommerz.client import SslCommerzGateway
-from marketlink.adapters.sslcommerz.sandbox import SqlSandboxStore, create_sandbox_blueprint
 from marketlink.application.use_cases import accounts, admin, catalog, orders, payments, vendors
 from marketlink.config import Settings
+from marketlink.sandbox.ipn import IpnSender
+from marketlink.sandbox.routes import create_sandbox_blueprint
+from marketlink.sandbox.state import SqlSandboxStore
 
 # A pay link stays valid as long as the reservation it pays for, and a little more, so a
 # customer who opens it at the last second still reaches the gateway (which then decides).
@@ -131,11 +133,14 @@ class Container(containers.DeclarativeContainer):
         payments.CallbackUrls.under, settings.provided.public_base_url
     )
 
-    # The offline gateway (settings.use_sandbox): its routes, on its own tables.
+    # The offline gateway (settings.use_sandbox): its routes, on its own tables (made by
+    # `marketlink migrate`), posting its IPNs back to this app's webhook.
     sandbox_store = providers.ThreadSafeSingleton(SqlSandboxStore, engine)
+    sandbox_ipn = providers.ThreadSafeSingleton(IpnSender)
     sandbox_blueprint = providers.Factory(
         create_sandbox_blueprint,
         sandbox_store,
+        ipn=sandbox_ipn,
         store_id=settings.provided.gateway_store_id,
         store_password=settings.provided.gateway_store_password,
     )

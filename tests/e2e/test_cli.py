@@ -4,6 +4,7 @@ import json
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from marketlink.config import Settings
@@ -67,6 +68,29 @@ def login(client, email, password):
 
 def test_migrate_then_the_app_is_ready(migrated, client_for):
     assert client_for(migrated).get("/readyz").status_code == 200
+
+
+def test_migrate_makes_the_offline_sandbox_tables(migrated, client_for):
+    engine = sa.create_engine(migrated["DATABASE_URL"])
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"sandbox_sessions", "sandbox_transactions", "sandbox_refunds"} <= tables
+    session = client_for(migrated).post(
+        "/_sandbox/sslcommerz/gwprocess/v4/api.php",
+        data={
+            "store_id": "testbox",
+            "store_passwd": "qwerty",
+            "total_amount": "1500.00",
+            "currency": "BDT",
+            "tran_id": "CLI-MIGRATED-1",
+            "success_url": "http://127.0.0.1:5000/s",
+            "fail_url": "http://127.0.0.1:5000/f",
+            "cancel_url": "http://127.0.0.1:5000/c",
+        },
+    )
+    assert session.status_code == 200 and session.get_json()["status"] == "SUCCESS"
 
 
 def test_create_admin(runner, migrated, client_for):

@@ -925,3 +925,97 @@ def test_the_sandbox_is_served_only_when_it_is_the_gateway(
     finally:
         container.unwire()
         container.engine().dispose()
+
+
+# Amounts as the live gateway writes them, and foreign currencies -------------------------------
+
+SANDBOX_CREDENTIALS = {"store_id": "testbox", "store_passwd": SANDBOX_STORE_PASSWORD}
+
+
+@pytest.mark.parametrize(("amount_format", "sent"), [("trimmed", "1500"), ("4dp", "1500.0000")])
+def test_an_amount_sent_as_1500_or_1500_0000_pays_the_order_exactly_once(
+    live: Live, amount_format: str, sent: str
+) -> None:
+    vendor, variant = live.shop()
+    customer = live.account()
+    order = live.book(customer, variant)
+
+    form = live.pay(live.open_gateway(order), amount_format=amount_format, ipn_repeat="2")
+
+    assert (form.fields["amount"], form.fields["currency_amount"]) == (sent, sent)
+    assert live.status(customer, order) == "paid"
+    back = live.back_to_merchant(form)  # the browser's return confirms it once more
+    assert back.status_code == 200 and "Payment received" in back.text
+    assert live.webhook(form.fields).json() == {"result": "duplicate"}
+    assert "checked 0 open payments" in live.cli("reconcile-payments", "--min-age", "0")
+    [payment] = live.payments(customer, order)
+    assert (payment["status"], payment["flag"], payment["refund_status"]) == ("valid", None, None)
+    assert payment["amount"] == "1500.00"
+    assert [n["result"] for n in payment["notices"]] == ["processed"]
+    assert sum(e["to_status"] == "paid" for e in live.events(customer, order)) == 1
+    validation = requests.get(
+        f"{live.settings.sslcommerz_base_url}/validator/api/validationserverAPI.php",
+        params={"val_id": form.fields["val_id"], **SANDBOX_CREDENTIALS},
+        timeout=30,
+    ).json()
+    assert (validation["status"], validation["amount"]) == ("VALIDATED", sent)
+
+    live.ok("POST", f"/api/v1/orders/{order['id']}/cancel", vendor)
+
+    assert live.refunds_at_the_gateway(payment["tran_id"]) == ["1500.00"], "what was paid"
+
+
+def test_a_foreign_payment_worth_the_price_in_bdt_still_pays_nothing(live: Live) -> None:
+    # 12.50 USD is 1500.00 BDT at the sandbox's rate, so the settled `amount` equals the
+    # price; but `currency_type`/`currency_amount` say what the customer was asked to pay,
+    # and MarketLink asked for 1500.00 BDT (docs/sslcommerz.md §4, "Amount semantics").
+    _, variant = live.shop()
+    customer = live.account()
+    order = live.book(customer, variant)
+
+    form = live.pay(live.open_gateway(order), amount="12.50", currency="USD")
+
+    assert (form.fields["amount"], form.fields["currency"]) == ("1500.00", "BDT")
+    reported = (form.fields["currency_amount"], form.fields["currency_type"])
+    assert reported == ("12.50", "USD") and form.fields["currency_rate"] == "120.0000"
+    live.back_to_merchant(form)
+    assert live.status(customer, order) == "pending"
+    [payment] = live.payments(customer, order)
+    assert (payment["status"], payment["flag"]) == ("rejected", "refund")
+    [notice] = payment["notices"]
+    assert notice["reason"] in ("amount_mismatch", "currency_mismatch")
+    # The refund API takes a bare BDT amount: a foreign payment is left to an admin.
+    assert payment["refund_status"] == "refund_failed"
+    assert live.refunds_at_the_gateway(payment["tran_id"]) == []
+
+
+# The sandbox's tables ---------------------------------------------------------------------------
+
+
+def test_no_request_makes_or_changes_a_table(live: Live) -> None:
+    # The sandbox's tables come from `marketlink migrate`; the gateway's pages and APIs
+    # (served by this app) and the app's own routes only read and write rows.
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = live.container.engine()
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        vendor, variant = live.shop()
+        customer = live.account()
+        order = live.book(customer, variant)
+        form = live.pay(live.open_gateway(order))
+        live.back_to_merchant(form)
+        live.ok("POST", f"/api/v1/orders/{order['id']}/cancel", vendor)  # a refund, too
+        tran_id = live.tran_id(customer, order)
+        [found] = live.container.gateway().query_transactions(tran_id)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+    assert found.status == "VALIDATED"
+    sandbox_tables = ("sandbox_sessions", "sandbox_transactions", "sandbox_refunds")
+    assert all(any(table in s for s in statements) for table in sandbox_tables)
+    ddl = [s for s in statements if s.split(None, 1)[0].upper() in ("CREATE", "ALTER", "DROP")]
+    assert ddl == []

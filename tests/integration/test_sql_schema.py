@@ -1,4 +1,5 @@
-"""The migrated schema is the one tables.py describes, and it enforces the domain's rules."""
+"""The migrated schema is the one tables.py (and the sandbox's state module) describes, and it
+enforces the domain's rules."""
 
 from __future__ import annotations
 
@@ -17,17 +18,21 @@ from marketlink.adapters.sqlalchemy.tables import metadata, payments, service_va
 from marketlink.domain.money import Money
 from marketlink.domain.payments import PaymentStatus
 from marketlink.domain.users import Role, User
+from marketlink.sandbox.state import metadata as sandbox_metadata
 from tests.integration.conftest import T0, Builder, uow_factory
 
 pytestmark = pytest.mark.integration
+
+# Every table the migrations make: the app's, and the offline gateway sandbox's own.
+SCHEMA = [metadata, sandbox_metadata]
 
 
 def test_the_migrated_schema_matches_the_tables_module(engine):
     with engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "target_metadata": metadata}
+            connection, opts={"compare_type": True, "target_metadata": SCHEMA}
         )
-        assert compare_metadata(context, metadata) == []
+        assert compare_metadata(context, SCHEMA) == []
 
 
 def test_the_migration_creates_every_check_constraint_of_the_tables_module(engine):
@@ -172,9 +177,9 @@ def test_0002_adds_the_paid_amount_to_a_database_in_use_at_0001(empty_database_u
         assert {"paid_amount", "paid_currency"} <= _payment_columns(engine)
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "target_metadata": metadata}
+                connection, opts={"compare_type": True, "target_metadata": SCHEMA}
             )
-            assert compare_metadata(context, metadata) == []
+            assert compare_metadata(context, SCHEMA) == []
         with uow() as work:
             before = work.payments.get("MLBEFORE0002")
             assert before.status is PaymentStatus.VALID and before.paid_amount is None

@@ -1,6 +1,7 @@
 """The SSLCommerz client against the offline sandbox, over real HTTP on a local port.
 
-Each test runs twice: with the in-memory store and with the SQL store on a SQLite file.
+Each test runs twice: with the in-memory store and with the SQL store on a SQLite file
+(migrated, as `marketlink migrate` makes the sandbox's tables).
 A tiny Flask app serves the sandbox blueprint and an IPN listener that records what
 arrives, exactly as the merchant's webhook would see it.
 """
@@ -22,21 +23,20 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
+from marketlink.adapters.sqlalchemy.migrate import upgrade_database
 from marketlink.adapters.sslcommerz import signing
 from marketlink.adapters.sslcommerz.client import SslCommerzGateway
-from marketlink.adapters.sslcommerz.sandbox import (
-    CREDENTIAL_ERROR,
-    URL_PREFIX,
+from marketlink.application.errors import GatewayRejected, GatewayUnavailable
+from marketlink.application.ports import SessionRequest
+from marketlink.domain.money import Money
+from marketlink.sandbox.routes import CREDENTIAL_ERROR, URL_PREFIX, create_sandbox_blueprint
+from marketlink.sandbox.state import (
     InMemorySandboxStore,
     SandboxSession,
     SandboxStore,
     SandboxTransaction,
     SqlSandboxStore,
-    create_sandbox_blueprint,
 )
-from marketlink.application.errors import GatewayRejected, GatewayUnavailable
-from marketlink.application.ports import SessionRequest
-from marketlink.domain.money import Money
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,9 @@ def store(
     if request.param == "memory":
         yield InMemorySandboxStore()
         return
-    engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'sandbox.db'}")
+    url = f"sqlite:///{tmp_path_factory.mktemp('sandbox') / 'sandbox.db'}"
+    upgrade_database(url)
+    engine = create_engine(url)
     yield SqlSandboxStore(engine)
     engine.dispose()
 
@@ -303,6 +305,7 @@ def test_the_payment_page_is_a_self_contained_form_posting_back_to_itself(gatewa
         "cancel",
     }
     assert {"amount", "currency", "risk_level", "ipn", "ipn_repeat"} <= set(form.inputs)
+    assert "amount_format" in form.inputs
 
 
 def test_an_unknown_checkout_page_is_404(server):
@@ -470,14 +473,87 @@ def test_knobs_change_what_was_paid(gateway, server):
     answer, _ = pay(gateway, server, "success", amount="149", currency="usd", risk_level="1")
 
     [ipn] = server.ipns
-    assert (ipn["amount"], ipn["currency"], ipn["risk_level"]) == ("149.00", "USD", "1")
+    # Settled in BDT (149 USD at the sandbox's 120.0000), the original beside it (§1.2).
+    assert (ipn["amount"], ipn["currency"], ipn["risk_level"]) == ("17880.00", "BDT", "1")
     assert (ipn["currency_amount"], ipn["currency_type"]) == ("149.00", "USD")
+    assert (ipn["currency_rate"], ipn["store_amount"]) == ("120.0000", "17433.00")
     assert gateway.verify_notice(ipn)
     validated = gateway.validate(ipn["val_id"])
     assert validated.amount == Decimal("149.00")
     assert validated.currency == "USD"
     assert validated.risk_level == 1
     assert return_form(answer).fields == ipn
+
+
+@pytest.mark.parametrize(
+    ("amount_format", "amount", "store_amount"),
+    [("2dp", "150.00", "146.25"), ("4dp", "150.0000", "146.2500"), ("trimmed", "150", "146.25")],
+)
+def test_amounts_come_as_the_live_gateway_writes_them_and_the_client_reads_them_all(
+    gateway, server, amount_format, amount, store_amount
+):
+    answer, tran_id = pay(gateway, server, "success", amount_format=amount_format)
+
+    [ipn] = server.ipns
+    assert (ipn["amount"], ipn["currency_amount"], ipn["store_amount"]) == (
+        amount,
+        amount,
+        store_amount,
+    )
+    assert gateway.verify_notice(ipn)
+    assert return_form(answer).fields == ipn
+    url = server.sandbox + "/validator/api/validationserverAPI.php"
+    credentials = {"store_id": "testbox", "store_passwd": PASSWORD}
+    raw = requests.get(url, params={"val_id": ipn["val_id"], **credentials}, timeout=5).json()
+    assert (raw["amount"], raw["currency_amount"], raw["store_amount"]) == (
+        amount,
+        amount,
+        store_amount,
+    )
+    validated = gateway.validate(ipn["val_id"])
+    [queried] = gateway.query_transactions(tran_id)
+    for read in (validated, queried):
+        assert (read.amount, read.currency) == (Decimal("150.00"), "BDT")
+
+
+def test_a_foreign_payment_is_read_by_what_the_customer_was_asked(gateway, server):
+    pay(gateway, server, "success", amount="100", currency="EUR", amount_format="trimmed")
+
+    [ipn] = server.ipns
+    assert (ipn["amount"], ipn["currency"]) == ("10228.84", "BDT")
+    assert (ipn["currency_amount"], ipn["currency_type"]) == ("100", "EUR")
+    assert ipn["currency_rate"] == "102.2884"
+    validated = gateway.validate(ipn["val_id"])
+    [queried] = gateway.query_transactions(ipn["tran_id"])
+    for read in (validated, queried):
+        assert (read.amount, read.currency) == (Decimal("100"), "EUR")
+
+
+def test_the_validation_answer_carries_the_discount_and_currency_fields(gateway, server):
+    pay(gateway, server, "success", currency="USD")
+    url = server.sandbox + "/validator/api/validationserverAPI.php"
+    credentials = {"store_id": "testbox", "store_passwd": PASSWORD}
+
+    answer = requests.get(
+        url, params={"val_id": server.ipns[0]["val_id"], **credentials}, timeout=5
+    )
+
+    validated = answer.json()
+    assert (validated["APIConnect"], validated["status"]) == ("DONE", "VALID")
+    discount = (
+        validated["discount_amount"],
+        validated["discount_percentage"],
+        validated["discount_remarks"],
+    )
+    assert discount == ("0.00", "0", "")
+    assert (validated["amount"], validated["currency"]) == ("18000.00", "BDT")
+    currency = (
+        validated["currency_amount"],
+        validated["currency_type"],
+        validated["currency_rate"],
+    )
+    assert currency == ("150.00", "USD", "120.0000")
+    assert validated["base_fair"] == "0.00"
 
 
 def test_ipn_0_loses_the_notice_but_the_browser_still_returns(gateway, server):
@@ -506,6 +582,7 @@ def test_ipn_repeat_delivers_the_same_notice_several_times(gateway, server):
         {"risk_level": "7"},
         {"ipn": "maybe"},
         {"ipn_repeat": "many"},
+        {"amount_format": "5dp"},
         {"outcome": "refund"},
     ],
 )
@@ -679,8 +756,9 @@ def test_a_notice_is_authentic_only_with_the_webhook_secret(gateway, server):
 
 def test_sql_stores_of_several_workers_share_one_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
+    upgrade_database(url)  # the tables, made once
     engines = [create_engine(url), create_engine(url)]
-    first, second = (SqlSandboxStore(engine) for engine in engines)  # tables made once
+    first, second = (SqlSandboxStore(engine) for engine in engines)
     session = SandboxSession("A" * 32, "T-1", "150.00", "BDT", "http://s", "http://f", "http://c")
     attempt = SandboxTransaction("A" * 32, "T-1", "VALID", "150.00", "BDT", "now", val_id="V1")
 
@@ -698,10 +776,11 @@ def test_sql_stores_of_several_workers_share_one_database(tmp_path):
 
 def test_a_sql_store_touches_its_database_only_when_used(tmp_path):
     # The app builds its store at startup: it must start even while the database is down.
-    engine = create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'sandbox.db'}")
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'sandbox.db'}"
+    engine = create_engine(url)
     store = SqlSandboxStore(engine)
     with pytest.raises(OperationalError):
         store.session("A" * 32)
-    (tmp_path / "no-such-folder").mkdir()
+    upgrade_database(url)  # makes the folder, the file and the tables
     assert store.session("A" * 32) is None
     engine.dispose()

@@ -17,10 +17,20 @@ from marketlink.adapters.sqlalchemy.tables import metadata
 config = context.config
 
 
+def _app_objects(name: str | None, type_: str, parent_names: object) -> bool:
+    """What autogenerate compares with `metadata`: all but the sandbox's tables.
+
+    Those (`sandbox_*`, made by revision 0003) are described by `marketlink.sandbox.state`,
+    which no adapter may import; the schema test compares them with it.
+    """
+    return not (type_ == "table" and (name or "").startswith("sandbox_"))
+
+
 def _configure(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_name=_app_objects,
         compare_type=True,
         # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
