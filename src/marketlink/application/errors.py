@@ -89,3 +89,8 @@ class NotPayable(ApplicationError):
     """This order cannot be paid any more."""
 
     code = "not_payable"
+
+
+class InconsistentState(RuntimeError):
+    """Stored data contradicts itself (a payment without its order, say): a bug, not a
+    refusal, so deliberately no DomainError; the HTTP edge answers it as any fault, 500."""

@@ -21,11 +21,13 @@ from marketlink.application.errors import (
     Forbidden,
     GatewayRejected,
     GatewayUnavailable,
+    InconsistentState,
     NotFound,
     NotPayable,
 )
 from marketlink.application.ports import (
     Clock,
+    GatewaySession,
     GatewayTransaction,
     Page,
     PageRequest,
@@ -40,10 +42,13 @@ from marketlink.domain.money import Money
 from marketlink.domain.orders import EventSource, OrderStatus, RepairOrder
 from marketlink.domain.payments import (
     NOTICE_STATUSES,
+    ORDER_NO_LONGER_PENDING,
     SUCCESS_STATUSES,
     Judgement,
     NoticeResult,
+    OrderEffect,
     Payment,
+    PaymentEvent,
     PaymentFlag,
     PaymentStatus,
     RecordedNotice,
@@ -52,7 +57,6 @@ from marketlink.domain.payments import (
     Verdict,
     judge_failure,
     judge_success,
-    reported_money,
 )
 from marketlink.domain.users import Role
 
@@ -166,11 +170,9 @@ class StartPayment:
         try:
             session = self._gateway.create_session(request)
         except (GatewayUnavailable, GatewayRejected):
-            self._mark(payment.tran_id, PaymentStatus.FAILED, "", "")
+            self._record_session(payment.tran_id, None)
             raise
-        self._mark(
-            payment.tran_id, PaymentStatus.INITIATED, session.session_key, session.gateway_url
-        )
+        self._record_session(payment.tran_id, session)
         return OpenedPayment(order.id, payment.tran_id, session.gateway_url)
 
     def _payable_order(
@@ -188,15 +190,16 @@ class StartPayment:
             raise NotPayable(f"this order is {order.status} and cannot be paid")
         return order
 
-    def _mark(self, tran_id: str, status: PaymentStatus, session_key: str, url: str) -> None:
+    def _record_session(self, tran_id: str, session: GatewaySession | None) -> None:
+        """The session the gateway opened, or None when it could not open one."""
         with self._uow() as uow:
             payment = uow.payments.get(tran_id)
-            if payment is None or payment.status is not PaymentStatus.INITIATED:
-                return
-            payment.status = status
-            payment.session_key = session_key
-            payment.gateway_url = url
-            payment.updated_at = self._clock.now()
+            if payment is None or not payment.can(PaymentEvent.SESSION_OPENED):
+                return  # settled meanwhile: what the gateway said since wins
+            if session is None:
+                payment.fail_session(self._clock.now())
+            else:
+                payment.open_session(session.session_key, session.gateway_url, self._clock.now())
             uow.payments.save(payment)
             uow.commit()
 
@@ -209,19 +212,12 @@ class Refunds:
         self._gateway = gateway
         self._clock = clock
 
-    @staticmethod
-    def flag(payment: Payment) -> None:
-        payment.flag = PaymentFlag.REFUND
-        if payment.refund_status is None:
-            payment.refund_status = RefundStatus.PENDING
-
     def flag_order_payments(self, uow: UnitOfWork, order_id: uuid.UUID) -> list[str]:
         """Inside the caller's transaction: flags every counted payment of the order."""
         flagged = []
         for payment in uow.payments.for_order(order_id):
             if payment.status is PaymentStatus.VALID and payment.refund_status is None:
-                self.flag(payment)
-                payment.updated_at = self._clock.now()
+                payment.request_refund(self._clock.now())
                 uow.payments.save(payment)
                 flagged.append(payment.tran_id)
         return flagged
@@ -267,10 +263,9 @@ class Refunds:
             if payment is None or payment.refund_status is not RefundStatus.PENDING:
                 return
             if answer is not None and answer.status in ("success", "processing"):
-                payment.refund_ref_id = answer.refund_ref_id or payment.refund_ref_id
+                payment.refund_accepted(answer.refund_ref_id, self._clock.now())
             else:
-                payment.refund_status = RefundStatus.FAILED
-            payment.updated_at = self._clock.now()
+                payment.refund_refused(self._clock.now())
             uow.payments.save(payment)
             uow.commit()
 
@@ -283,15 +278,16 @@ class Refunds:
             self.request(tran_id)
             return
         answer = self._gateway.refund_status(payment.refund_ref_id)
-        outcome = {"refunded": RefundStatus.REFUNDED, "cancelled": RefundStatus.FAILED}
-        if answer.status not in outcome:
+        if answer.status not in ("refunded", "cancelled"):
             return
         with self._uow() as uow:
             payment = uow.payments.get(tran_id)
             if payment is None or payment.refund_status is not RefundStatus.PENDING:
                 return
-            payment.refund_status = outcome[answer.status]
-            payment.updated_at = self._clock.now()
+            if answer.status == "refunded":
+                payment.refund_completed(self._clock.now())
+            else:
+                payment.refund_refused(self._clock.now())
             uow.payments.save(payment)
             uow.commit()
 
@@ -350,26 +346,24 @@ class SettlePayment:
         source: EventSource,
         transaction: GatewayTransaction | None,
     ) -> NoticeOutcome:
-        refund = False
         with self._uow() as uow:
             payment = uow.payments.get(tran_id)
-            assert payment is not None
+            if payment is None:
+                raise InconsistentState(f"payment {tran_id} vanished")
             order = uow.orders.get(payment.order_id)
-            assert order is not None
+            if order is None:
+                raise InconsistentState(f"payment {tran_id} has no order")
             pending = order.status is OrderStatus.PENDING
+            now = self._clock.now()
             if transaction is not None:
-                facts = ValidatedFacts(
-                    transaction.status,
-                    transaction.tran_id,
-                    transaction.amount,
-                    transaction.currency,
-                    transaction.risk_level,
-                )
+                facts = _validated_facts(transaction)
                 judgement = judge_success(payment, pending, facts)
+                change = payment.record_validation(judgement, facts, now)
             else:
                 judgement = judge_failure(payment, pending, status)
-            now = self._clock.now()
-            if judgement.verdict is Verdict.CONFIRM and not apply_transition(
+                change = payment.record_failure(judgement, now)
+            effect = OrderEffect.NONE if change is None else change.order
+            if effect is OrderEffect.PAY and not apply_transition(
                 uow,
                 order,
                 OrderStatus.PAID,
@@ -379,69 +373,29 @@ class SettlePayment:
                 reason=f"payment {tran_id}",
             ):
                 # Another path (say the expiry) ended the order a moment ago: the money goes back.
-                judgement = Judgement(Verdict.REFUND, "order no longer pending")
-            result = (
-                NoticeResult.REJECTED
-                if judgement.verdict is Verdict.REJECT or judgement.reason.endswith("_mismatch")
-                else NoticeResult.PROCESSED
-            )
+                payment.arrived_late(now)
+                judgement = Judgement(Verdict.LATE, ORDER_NO_LONGER_PENDING)
+            elif effect in (OrderEffect.FAIL, OrderEffect.CANCEL):
+                apply_transition(
+                    uow,
+                    order,
+                    OrderStatus.FAILED if effect is OrderEffect.FAIL else OrderStatus.CANCELLED,
+                    now=now,
+                    source=source,
+                    actor_id=None,
+                    reason=judgement.reason,
+                )
+            result = judgement.notice_result
             if not uow.payments.record_notice(
                 self._notice(key, tran_id, status, result, judgement.reason, source)
             ):
                 return NoticeOutcome(NoticeResult.DUPLICATE, order_id=order.id)
-            refund = self._settle(uow, payment, order, judgement, transaction, now, source)
+            if change is not None:
+                uow.payments.save(payment)
             uow.commit()
-        if refund:
+        if change is not None and payment.refund_status is RefundStatus.PENDING:
             self._refunds.request(tran_id)
         return NoticeOutcome(result, judgement.reason, order.id)
-
-    def _settle(
-        self,
-        uow: UnitOfWork,
-        payment: Payment,
-        order: RepairOrder,
-        judgement: Judgement,
-        transaction: GatewayTransaction | None,
-        now: object,
-        source: EventSource,
-    ) -> bool:
-        """Writes the verdict; returns whether a refund must be requested after commit."""
-        verdict = judgement.verdict
-        if transaction is not None and verdict is not Verdict.REJECT:
-            payment.val_id = transaction.val_id
-            payment.bank_tran_id = transaction.bank_tran_id or payment.bank_tran_id
-            payment.card_type = transaction.card_type
-            payment.card_no = transaction.card_no
-            payment.risk_level = transaction.risk_level
-            # The validation API's word on what was paid: what a refund gives back.
-            payment.paid_amount = reported_money(transaction.amount, transaction.currency)
-        refund = False
-        if verdict is Verdict.CONFIRM:
-            payment.status = PaymentStatus.VALID
-        elif verdict is Verdict.REVIEW:
-            payment.status = PaymentStatus.VALID
-            payment.flag = PaymentFlag.REVIEW
-        elif verdict is Verdict.REFUND:
-            mismatch = judgement.reason.endswith("_mismatch")
-            payment.status = PaymentStatus.REJECTED if mismatch else PaymentStatus.VALID
-            Refunds.flag(payment)
-            refund = True
-        elif verdict in (Verdict.FAIL, Verdict.ABANDON):
-            failed = verdict is Verdict.FAIL
-            payment.status = PaymentStatus.FAILED if failed else PaymentStatus.CANCELLED
-            apply_transition(
-                uow,
-                order,
-                OrderStatus.FAILED if failed else OrderStatus.CANCELLED,
-                now=self._clock.now(),
-                source=source,
-                actor_id=None,
-                reason=judgement.reason,
-            )
-        if verdict is not Verdict.IGNORE and verdict is not Verdict.REJECT:
-            payment.updated_at = self._clock.now()
-            uow.payments.save(payment)
-        return refund
 
     def _notice(
         self,
@@ -577,6 +531,20 @@ class ReconcilePayments:
         return ReconcileReport(len(waiting), settled, len(refunding))
 
 
+def _validated_facts(transaction: GatewayTransaction) -> ValidatedFacts:
+    return ValidatedFacts(
+        status=transaction.status,
+        tran_id=transaction.tran_id,
+        amount=transaction.amount,
+        currency=transaction.currency,
+        risk_level=transaction.risk_level,
+        val_id=transaction.val_id,
+        bank_tran_id=transaction.bank_tran_id,
+        card_type=transaction.card_type,
+        card_no=transaction.card_no,
+    )
+
+
 def _decisive(transactions: list[GatewayTransaction]) -> GatewayTransaction | None:
     """A successful attempt wins over failed ones for the same tran_id."""
     for transaction in transactions:
@@ -615,6 +583,13 @@ def _payment_or_not_found(uow: UnitOfWork, tran_id: str) -> Payment:
     return payment
 
 
+def _order_of(uow: UnitOfWork, payment: Payment) -> RepairOrder:
+    order = uow.orders.get(payment.order_id)
+    if order is None:
+        raise InconsistentState(f"payment {payment.tran_id} has no order")
+    return order
+
+
 def _as_stored(uow_factory: UnitOfWorkFactory, payment: Payment) -> Payment:
     """The payment as it stands now (a refund request may have changed it), with its notices."""
     with uow_factory() as uow:
@@ -631,30 +606,26 @@ class AcceptPayment:
 
     def __call__(self, actor: Actor, tran_id: str) -> Payment:
         actor.require(Role.ADMIN)
-        refund = False
         with self._uow() as uow:
             payment = _payment_or_not_found(uow, tran_id)
-            if payment.flag is not PaymentFlag.REVIEW:
+            if not payment.can(PaymentEvent.ACCEPTED):
                 raise NotPayable("only a payment held for review can be accepted")
-            order = uow.orders.get(payment.order_id)
-            assert order is not None
-            payment.flag = None
-            paid = order.status is OrderStatus.PENDING and apply_transition(
+            order = _order_of(uow, payment)
+            now = self._clock.now()
+            change = payment.accept(now, order_pending=order.status is OrderStatus.PENDING)
+            if change.order is OrderEffect.PAY and not apply_transition(
                 uow,
                 order,
                 OrderStatus.PAID,
-                now=self._clock.now(),
+                now=now,
                 source=EventSource.ADMIN,
                 actor_id=actor.user_id,
                 reason=f"payment {tran_id} accepted after review",
-            )
-            if not paid:
-                Refunds.flag(payment)
-                refund = True
-            payment.updated_at = self._clock.now()
+            ):
+                payment.arrived_late(now)
             uow.payments.save(payment)
             uow.commit()
-        if refund:
+        if payment.refund_status is RefundStatus.PENDING:
             self._refunds.request(tran_id)
         return _as_stored(self._uow, payment)
 
@@ -678,8 +649,7 @@ class RefundPayment:
                     f"this payment ({_describe(payment.paid_amount)}) cannot be refunded "
                     "through the gateway's API: refund it in the gateway's merchant panel"
                 )
-            order = uow.orders.get(payment.order_id)
-            assert order is not None
+            order = _order_of(uow, payment)
             if payment.flag is PaymentFlag.REVIEW and order.status is OrderStatus.PENDING:
                 apply_transition(
                     uow,
@@ -690,11 +660,10 @@ class RefundPayment:
                     actor_id=actor.user_id,
                     reason=f"payment {tran_id} rejected after review",
                 )
-            if payment.refund_status is RefundStatus.FAILED:
-                payment.refund_status = None  # an admin asks again
-                payment.refund_ref_id = ""
-            Refunds.flag(payment)
-            payment.updated_at = self._clock.now()
+            # Held for review, or refused by the gateway before (an admin asks again); a
+            # refund already on its way or done is not asked for twice.
+            if payment.can(PaymentEvent.REFUND_REQUESTED):
+                payment.request_refund(self._clock.now())
             uow.payments.save(payment)
             uow.commit()
         self._refunds.request(tran_id)
