@@ -11,14 +11,15 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from marketlink.domain.errors import InvalidMoney, InvalidPaymentTransition
-from marketlink.domain.money import BDT, Money
+from marketlink.domain.money import CATALOGUE_CURRENCY, Money
 
 # SSLCommerz's amounts are decimal(10, 2) (sslcommerz.md §1.2, §5.3).
 MAX_GATEWAY_AMOUNT = Decimal("99999999.99")
-# The currency SSLCommerz settles and refunds in: its refund API takes a bare
-# `refund_amount`, at most the transaction's original `amount`, which is in BDT
-# (sslcommerz.md §4 "Amount semantics", §5.3).
-REFUND_CURRENCY = BDT
+# The currency SSLCommerz settles and refunds in, which is the catalogue's: a payment in it
+# is judged by the gateway's `amount`, one in another by what it was asked in that currency
+# (`currency_amount`), and its refund API takes a bare `refund_amount`, at most the original
+# `amount` (sslcommerz.md §4 "Amount semantics", §5.3).
+SETTLEMENT_CURRENCY = CATALOGUE_CURRENCY
 
 
 class PaymentStatus(StrEnum):
@@ -317,15 +318,15 @@ class Payment:
         than the record) `amount` is what was paid.
 
         None when no refund can be asked of the gateway automatically, and an admin must
-        see to it: the paid amount is unknown, or it is in another currency than BDT. For a
-        foreign payment the validation API reports what the customer was asked in that
-        currency (`currency_amount`, `currency_type`), while the refund API takes a bare
-        BDT amount: sending that number would refund the wrong sum.
+        see to it: the paid amount is unknown, or it is in another currency than the
+        settlement currency. For a foreign payment the validation API reports what the
+        customer was asked in that currency (`currency_amount`, `currency_type`), while the
+        refund API takes a bare BDT amount: sending that number would refund the wrong sum.
         """
         paid = self.paid_amount
         if paid is None and self.status is PaymentStatus.VALID:
             paid = self.amount
-        if paid is None or paid.currency != REFUND_CURRENCY:
+        if paid is None or paid.currency != SETTLEMENT_CURRENCY:
             return None
         return paid
 
