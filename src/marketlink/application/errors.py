@@ -85,6 +85,12 @@ class GatewayRejected(ApplicationError):
     code = "gateway_rejected"
 
 
+class InvalidNotice(ApplicationError):
+    """The notice is not authentic or not well formed."""
+
+    code = "invalid_notice"
+
+
 class NotPayable(ApplicationError):
     """This order cannot be paid any more."""
 

@@ -17,11 +17,11 @@ from datetime import timedelta
 
 from marketlink.application.actors import Actor
 from marketlink.application.errors import (
-    ApplicationError,
     Forbidden,
     GatewayRejected,
     GatewayUnavailable,
     InconsistentState,
+    InvalidNotice,
     NotFound,
     NotPayable,
 )
@@ -66,12 +66,6 @@ MAX_TRAN_ID_LENGTH = 30
 MAX_VAL_ID_LENGTH = 50
 # How long the reconciler leaves an open session alone: its notice may still be on its way.
 RECONCILE_QUIET_PERIOD = timedelta(minutes=5)
-
-
-class InvalidNotice(ApplicationError):
-    """The notice is not authentic or not well formed."""
-
-    code = "invalid_notice"
 
 
 @dataclass(frozen=True, slots=True)
