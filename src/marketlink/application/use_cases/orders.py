@@ -208,36 +208,33 @@ class RefundRequester(Protocol):
 
 
 class _ActorTransition:
-    """A lifecycle step asked for by a user through the API.
-
-    Leaving `paid` or `processing` for an ending status gives the customer's money back:
-    the refund is flagged in the same transaction and requested after it commits.
-    """
+    """A lifecycle step asked for by a user through the API."""
 
     to_status: OrderStatus
 
-    def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, refunds: RefundRequester | None = None
-    ) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
-        self._refunds = refunds
 
     def _authorize(self, actor: Actor, uow: UnitOfWork, order: RepairOrder) -> None:
         raise NotImplementedError
 
     def __call__(self, actor: Actor, order_id: uuid.UUID, reason: str = "") -> RepairOrder:
+        order, _ = self._change(actor, order_id, reason)
+        return order
+
+    def _change(
+        self,
+        actor: Actor,
+        order_id: uuid.UUID,
+        reason: str,
+        also: Callable[[UnitOfWork, RepairOrder, OrderStatus], None] | None = None,
+    ) -> tuple[RepairOrder, OrderStatus]:
         def authorize(uow: UnitOfWork, order: RepairOrder) -> None:
             visible_order(uow, actor, order.id)
             self._authorize(actor, uow, order)
 
-        to_refund: list[str] = []
-
-        def flag_refunds(uow: UnitOfWork, order: RepairOrder, left: OrderStatus) -> None:
-            if self._refunds is not None and left in (OrderStatus.PAID, OrderStatus.PROCESSING):
-                to_refund.extend(self._refunds.flag_order_payments(uow, order.id))
-
-        order, _ = change_status(
+        return change_status(
             self._uow,
             self._clock,
             order_id,
@@ -246,15 +243,40 @@ class _ActorTransition:
             actor_id=actor.user_id,
             reason=reason,
             authorize=authorize,
-            also=flag_refunds,
+            also=also,
         )
+
+
+class _RefundingTransition(_ActorTransition):
+    """A step that ends an order. Leaving `paid` or `processing` gives the customer's money
+    back: the refund is flagged in the same transaction and requested after it commits.
+
+    Without `refunds` the order's payments are left alone (tests of the orders alone).
+    """
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, refunds: RefundRequester | None = None
+    ) -> None:
+        super().__init__(uow, clock)
+        self._refunds = refunds
+
+    def __call__(self, actor: Actor, order_id: uuid.UUID, reason: str = "") -> RepairOrder:
+        refunds = self._refunds
+        if refunds is None:
+            return super().__call__(actor, order_id, reason)
+        to_refund: list[str] = []
+
+        def flag_refunds(uow: UnitOfWork, order: RepairOrder, left: OrderStatus) -> None:
+            if left in (OrderStatus.PAID, OrderStatus.PROCESSING):
+                to_refund.extend(refunds.flag_order_payments(uow, order.id))
+
+        order, _ = self._change(actor, order_id, reason, also=flag_refunds)
         for tran_id in to_refund:
-            assert self._refunds is not None
-            self._refunds.request(tran_id)
+            refunds.request(tran_id)
         return order
 
 
-class CancelOrder(_ActorTransition):
+class CancelOrder(_RefundingTransition):
     """The customer cancels a pending order; the shop or an admin a pending or paid one."""
 
     to_status = OrderStatus.CANCELLED
@@ -278,7 +300,7 @@ class CompleteWork(_ActorTransition):
         actor.require(Role.VENDOR)
 
 
-class FailWork(_ActorTransition):
+class FailWork(_RefundingTransition):
     """The shop (or an admin) gives up on a job in progress."""
 
     to_status = OrderStatus.FAILED
