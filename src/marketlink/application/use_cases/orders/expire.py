@@ -50,7 +50,8 @@ class ExpireUnpaidOrders:
                 skipped += 1
         return ExpiryReport(cancelled, skipped)
 
-    def _still_expired(self, uow: UnitOfWork, order: RepairOrder) -> None:
+    def _still_expired(self, _uow: UnitOfWork, order: RepairOrder) -> None:
+        """An OrderHook: refuses an order that is no longer expired (paid meanwhile, say)."""
         if not order.is_expired(self._clock.now()):
             raise _NotExpired()
 

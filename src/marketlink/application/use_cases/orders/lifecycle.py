@@ -31,7 +31,7 @@ class _ActorTransition:
         self._uow = uow
         self._clock = clock
 
-    def _authorize(self, actor: Actor, uow: UnitOfWork, order: RepairOrder) -> None:
+    def _authorize(self, actor: Actor, order: RepairOrder) -> None:
         raise NotImplementedError
 
     def __call__(self, actor: Actor, order_id: uuid.UUID, reason: str = "") -> RepairOrder:
@@ -47,7 +47,7 @@ class _ActorTransition:
     ) -> tuple[RepairOrder, OrderStatus]:
         def authorize(uow: UnitOfWork, order: RepairOrder) -> None:
             visible_order(uow, actor, order.id)
-            self._authorize(actor, uow, order)
+            self._authorize(actor, order)
 
         return change_status(
             self._uow,
@@ -96,7 +96,7 @@ class CancelOrder(_RefundingTransition):
 
     to_status = OrderStatus.CANCELLED
 
-    def _authorize(self, actor: Actor, uow: UnitOfWork, order: RepairOrder) -> None:
+    def _authorize(self, actor: Actor, order: RepairOrder) -> None:
         if actor.role is Role.CUSTOMER and order.status is not OrderStatus.PENDING:
             raise InvalidTransition(order.status, self.to_status)
 
@@ -104,14 +104,14 @@ class CancelOrder(_RefundingTransition):
 class StartWork(_ActorTransition):
     to_status = OrderStatus.PROCESSING
 
-    def _authorize(self, actor: Actor, uow: UnitOfWork, order: RepairOrder) -> None:
+    def _authorize(self, actor: Actor, order: RepairOrder) -> None:
         actor.require(Role.VENDOR)
 
 
 class CompleteWork(_ActorTransition):
     to_status = OrderStatus.COMPLETED
 
-    def _authorize(self, actor: Actor, uow: UnitOfWork, order: RepairOrder) -> None:
+    def _authorize(self, actor: Actor, order: RepairOrder) -> None:
         actor.require(Role.VENDOR)
 
 
@@ -120,7 +120,7 @@ class FailWork(_RefundingTransition):
 
     to_status = OrderStatus.FAILED
 
-    def _authorize(self, actor: Actor, uow: UnitOfWork, order: RepairOrder) -> None:
+    def _authorize(self, actor: Actor, order: RepairOrder) -> None:
         actor.require(Role.VENDOR, Role.ADMIN)
         if order.status is not OrderStatus.PROCESSING:
             # pending -> failed belongs to the gateway, not to people.
