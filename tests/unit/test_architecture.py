@@ -128,3 +128,44 @@ def test_the_check_finds_every_way_of_assigning(source):
 )
 def test_the_check_lets_reading_and_calling_be(source):
     assert assignments_to(source, PAYMENT_STATE | PAYMENT_RECORD) == []
+
+
+USE_CASES = APPLICATION / "use_cases"
+USE_CASE_PACKAGE = "marketlink.application.use_cases"
+
+
+def _imported(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def _imports_package(path: Path, package: str) -> bool:
+    name = f"{USE_CASE_PACKAGE}.{package}"
+    return any(m == name or m.startswith(f"{name}.") for m in _imported(path))
+
+
+@pytest.mark.parametrize(("package", "other"), [("orders", "payments"), ("payments", "orders")])
+def test_order_and_payment_use_cases_do_not_import_each_other(package, other):
+    # What they share (visibility, status changes) has modules of its own beside them.
+    offenders = [p.name for p in _modules(USE_CASES / package) if _imports_package(p, other)]
+    assert offenders == []
+
+
+def test_the_shared_order_helpers_depend_on_neither_package():
+    for shared in ("order_access.py", "order_transitions.py"):
+        path = USE_CASES / shared
+        assert not _imports_package(path, "orders") and not _imports_package(path, "payments")
+
+
+def test_no_use_case_module_is_longer_than_a_reader_can_hold():
+    lengths = {
+        str(path.relative_to(USE_CASES)): len(path.read_text().splitlines())
+        for path in _modules(USE_CASES)
+    }
+    assert {name: n for name, n in lengths.items() if n > 300} == {}
