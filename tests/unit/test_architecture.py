@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 import marketlink
+from marketlink.application import errors as app_errors
+from marketlink.domain import errors as domain_errors
 
 SRC = Path(marketlink.__file__).parent
 APPLICATION = SRC / "application"
@@ -169,3 +171,22 @@ def test_no_use_case_module_is_longer_than_a_reader_can_hold():
         for path in _modules(USE_CASES)
     }
     assert {name: n for name, n in lengths.items() if n > 300} == {}
+
+
+def test_use_cases_raise_errors_defined_in_the_error_modules():
+    # The HTTP edge maps errors from application/errors.py and domain/errors.py; it must
+    # never reach into a use-case module for one.
+    error_names = {
+        name
+        for module in (app_errors, domain_errors)
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, domain_errors.DomainError)
+    }
+    defined_here = [
+        f"{path.relative_to(USE_CASES)}:{node.name}"
+        for path in _modules(USE_CASES)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(b, ast.Name) and b.id in error_names for b in node.bases)
+    ]
+    assert defined_here == []

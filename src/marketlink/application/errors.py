@@ -43,6 +43,12 @@ class VendorProfileRequired(ApplicationError):
     code = "vendor_profile_required"
 
 
+class CannotDeactivateSelf(ApplicationError):
+    """An admin cannot switch off their own account."""
+
+    code = "cannot_deactivate_self"
+
+
 class TooManyUnpaidOrders(ApplicationError):
     """You hold too many unpaid orders; pay or cancel one first."""
 
