@@ -69,8 +69,7 @@ class OrderEvent:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """What a status change did: the history entry, the status left and whether a slot came
-    back."""
+    """What a status change did: its history entry, the status left, whether a slot came back."""
 
     event: OrderEvent
     from_status: OrderStatus
