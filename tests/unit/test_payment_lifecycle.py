@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from marketlink.domain.errors import InvalidPaymentTransition
 from marketlink.domain.money import Money
+from marketlink.domain.orders import OrderStatus
 from marketlink.domain.payments import (
     TRANSITIONS,
     Judgement,
     NoticeResult,
-    OrderEffect,
     Payment,
     PaymentChange,
     PaymentEvent,
@@ -37,7 +37,7 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
 TRAN_ID = "MLTEST0001"
 S, F, R, E = PaymentStatus, PaymentFlag, RefundStatus, PaymentEvent
-NONE, PAY, FAIL, CANCEL = OrderEffect.NONE, OrderEffect.PAY, OrderEffect.FAIL, OrderEffect.CANCEL
+NONE, PAY, FAIL, CANCEL = None, OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.CANCELLED
 
 OPEN = PaymentState(S.INITIATED)
 FAILED = PaymentState(S.FAILED)
@@ -56,7 +56,7 @@ X_PENDING, X_FAILED, X_REFUNDED = (
 )
 
 # The lifecycle as the contract (docs/api.md "Payments") reads, written out a second time.
-ALLOWED: dict[tuple[PaymentState, PaymentEvent], tuple[PaymentState, OrderEffect]] = {
+ALLOWED: dict[tuple[PaymentState, PaymentEvent], tuple[PaymentState, OrderStatus | None]] = {
     (OPEN, E.SESSION_OPENED): (OPEN, NONE),
     (OPEN, E.SESSION_FAILED): (FAILED, NONE),
     (OPEN, E.FAILED): (FAILED, FAIL),
@@ -161,7 +161,7 @@ def apply(payment: Payment, event: PaymentEvent, now: datetime = LATER) -> Payme
 
 
 def test_the_table_is_the_lifecycle_the_contract_describes():
-    assert {pair: (step.to, step.order) for pair, step in TRANSITIONS.items()} == ALLOWED
+    assert {pair: (step.to, step.order_status) for pair, step in TRANSITIONS.items()} == ALLOWED
 
 
 @pytest.mark.parametrize(("state", "event"), list(itertools.product(ALL_STATES, E)), ids=str)
@@ -256,7 +256,7 @@ def test_a_tampered_amount_or_currency_pays_nothing_and_is_flagged_for_refund(va
     assert judgement == Judgement(Verdict.MISMATCH, reason)
     assert judgement.notice_result is NoticeResult.REJECTED
     change = payment.record_validation(judgement, validated, LATER)
-    assert change is not None and change.order is NONE and change.requests_refund
+    assert change is not None and change.order_status is None and change.requests_refund
     assert payment.state == X_PENDING
 
 
@@ -296,7 +296,7 @@ def test_a_matching_payment_pays_its_pending_order():
     assert judgement == Judgement(Verdict.CONFIRM)
     assert judgement.notice_result is NoticeResult.PROCESSED
     change = payment.record_validation(judgement, facts(), LATER)
-    assert change is not None and change.order is PAY
+    assert change is not None and change.order_status is PAY
     assert payment.state == PAID
     assert payment.refund_amount() == Money.of("1500.00")
 
@@ -307,7 +307,7 @@ def test_a_payment_after_expiry_is_kept_and_flagged_for_refund():
     assert judgement == Judgement(Verdict.LATE, "order no longer pending")
     assert judgement.notice_result is NoticeResult.PROCESSED
     change = payment.record_validation(judgement, facts(), LATER)
-    assert change is not None and change.order is NONE and change.requests_refund
+    assert change is not None and change.order_status is None and change.requests_refund
     assert payment.state == V_PENDING, "the money arrived: recorded, never lost"
     assert payment.refund_amount() == Money.of("1500.00")
 
@@ -324,7 +324,7 @@ def test_a_risky_payment_is_held_and_pays_the_order_only_when_accepted():
     judgement = judge_success(payment, True, facts(risk=1))
     assert judgement == Judgement(Verdict.REVIEW, "high risk")
     change = payment.record_validation(judgement, facts(risk=1), LATER)
-    assert change is not None and change.order is NONE
+    assert change is not None and change.order_status is None
     assert payment.state == HELD and payment.risk_level == 1
     again = judge_success(payment, True, facts(risk=1))
     assert again == Judgement(Verdict.IGNORE, "payment already counted")
@@ -433,7 +433,7 @@ class OrderModel:
 
     def pay(self, change: PaymentChange, payment: Payment, race_lost: bool) -> PaymentChange:
         """What a use case does with a change that pays the order."""
-        if change.order is not PAY:
+        if change.order_status is not PAY:
             return change
         if race_lost or not self.pending:
             self.status = "ended"
@@ -459,7 +459,7 @@ def act(payment: Payment, order: OrderModel, action: tuple) -> PaymentChange | N
             return None if change is None else order.pay(change, payment, race_lost)
         case ("failure", status):
             change = payment.record_failure(judge_failure(payment, order.pending, status), LATER)
-            if change is not None and change.order in (FAIL, CANCEL):
+            if change is not None and change.order_status in (FAIL, CANCEL):
                 order.status = "ended"
             return change
         case ("order_ends",):
@@ -524,10 +524,10 @@ def test_any_sequence_keeps_the_payment_rules(actions):
         if refund_asked:
             assert after.flag is F.REFUND
             assert not (after.status is S.VALID and after.flag is None)
-            assert change is None or change.order is not PAY
+            assert change is None or change.order_status is not PAY
 
         # Held for review, a payment makes its order paid only when an admin accepts it.
-        if before.flag is F.REVIEW and change is not None and change.order is PAY:
+        if before.flag is F.REVIEW and change is not None and change.order_status is PAY:
             assert action[0] == "accept" or action == ("event", E.ACCEPTED)
 
         # Accepted for an order no longer pending (or that another path ends in the same
@@ -547,5 +547,5 @@ def test_a_held_payment_accepted_after_its_order_ended_goes_back(actions):
     if payment.state == HELD:
         order.status = "ended"
         change = payment.accept(LATER, order_pending=order.pending)
-        assert change.order is NONE
+        assert change.order_status is None
         assert (payment.flag, payment.refund_status) == (F.REFUND, R.PENDING)

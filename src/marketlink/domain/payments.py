@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from marketlink.domain.errors import InvalidMoney, InvalidPaymentTransition
 from marketlink.domain.money import CATALOGUE_CURRENCY, Money
+from marketlink.domain.orders import OrderStatus
 
 # SSLCommerz's amounts are decimal(10, 2) (sslcommerz.md §1.2, §5.3).
 MAX_GATEWAY_AMOUNT = Decimal("99999999.99")
@@ -71,21 +72,13 @@ class PaymentState:
         return "/".join(str(part) for part in (self.status, self.flag, self.refund_status) if part)
 
 
-class OrderEffect(StrEnum):
-    """What a payment's step asks of its order (the use case does it, or finds it cannot)."""
-
-    NONE = "none"
-    PAY = "pay"
-    FAIL = "fail"
-    CANCEL = "cancel"
-
-
 @dataclass(frozen=True, slots=True)
 class PaymentStep:
-    """One row of the lifecycle: where an event takes a payment, and what its order must do."""
+    """One row of the lifecycle: where an event takes a payment, and the status its order
+    must move to, if any (the use case moves it, or finds that another path came first)."""
 
     to: PaymentState
-    order: OrderEffect = OrderEffect.NONE
+    order_status: OrderStatus | None = None
 
 
 _OPEN = PaymentState(PaymentStatus.INITIATED)
@@ -107,7 +100,7 @@ _REJECTED_REFUND_FAILED = PaymentState(
 _REJECTED_REFUNDED = PaymentState(PaymentStatus.REJECTED, PaymentFlag.REFUND, RefundStatus.REFUNDED)
 
 _E = PaymentEvent
-_PAY, _FAIL, _CANCEL = OrderEffect.PAY, OrderEffect.FAIL, OrderEffect.CANCEL
+_PAY, _FAIL, _CANCEL = OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.CANCELLED
 
 # The whole lifecycle. Any (state, event) pair not listed here raises InvalidPaymentTransition.
 TRANSITIONS: Mapping[tuple[PaymentState, PaymentEvent], PaymentStep] = MappingProxyType(
@@ -170,7 +163,7 @@ class PaymentChange:
 
     before: PaymentState
     after: PaymentState
-    order: OrderEffect = OrderEffect.NONE
+    order_status: OrderStatus | None = None
 
     @property
     def requests_refund(self) -> bool:
@@ -339,7 +332,7 @@ class Payment:
         self.flag = step.to.flag
         self.refund_status = step.to.refund_status
         self.updated_at = now
-        return PaymentChange(before, step.to, step.order)
+        return PaymentChange(before, step.to, step.order_status)
 
 
 def reported_money(amount: Decimal | None, currency: str) -> Money | None:

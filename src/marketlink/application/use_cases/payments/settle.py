@@ -34,7 +34,6 @@ from marketlink.domain.payments import (
     SUCCESS_STATUSES,
     Judgement,
     NoticeResult,
-    OrderEffect,
     RecordedNotice,
     RefundStatus,
     ValidatedFacts,
@@ -116,29 +115,23 @@ class SettlePayment:
             else:
                 judgement = judge_failure(payment, pending, status)
                 change = payment.record_failure(judgement, now)
-            effect = OrderEffect.NONE if change is None else change.order
-            if effect is OrderEffect.PAY and not apply_transition(
-                uow,
-                order,
-                OrderStatus.PAID,
-                now=now,
-                source=source,
-                actor_id=None,
-                reason=f"payment {tran_id}",
-            ):
-                # Another path (say the expiry) ended the order a moment ago: the money goes back.
-                payment.arrived_late(now)
-                judgement = Judgement(Verdict.LATE, ORDER_NO_LONGER_PENDING)
-            elif effect in (OrderEffect.FAIL, OrderEffect.CANCEL):
-                apply_transition(
+            moves_to = None if change is None else change.order_status
+            if moves_to is not None:
+                paying = moves_to is OrderStatus.PAID
+                moved = apply_transition(
                     uow,
                     order,
-                    OrderStatus.FAILED if effect is OrderEffect.FAIL else OrderStatus.CANCELLED,
+                    moves_to,
                     now=now,
                     source=source,
                     actor_id=None,
-                    reason=judgement.reason,
+                    reason=f"payment {tran_id}" if paying else judgement.reason,
                 )
+                if paying and not moved:
+                    # Another path (say the expiry) ended the order a moment ago: the money
+                    # goes back.
+                    payment.arrived_late(now)
+                    judgement = Judgement(Verdict.LATE, ORDER_NO_LONGER_PENDING)
             result = judgement.notice_result
             if not uow.payments.record_notice(
                 self._notice(key, tran_id, status, result, judgement.reason, source)
