@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from dependency_injector import providers
 
 from marketlink.application.use_cases.accounts import RegisterUser
-from marketlink.application.use_cases.orders import apply_transition
+from marketlink.application.use_cases.order_transitions import apply_transition
 from marketlink.domain.orders import EventSource, OrderStatus
 from marketlink.domain.users import Role
 from marketlink.entrypoints import cli as cli_module

@@ -1,14 +1,9 @@
 import pytest
 
-from marketlink.application.errors import Forbidden, NotFound
+from marketlink.application.errors import CannotDeactivateSelf, Forbidden, NotFound
 from marketlink.application.ports import CatalogQuery, PageRequest
 from marketlink.application.use_cases.accounts import Login
-from marketlink.application.use_cases.admin import (
-    CannotDeactivateSelf,
-    ListUsers,
-    SetUserActive,
-    SetVendorActive,
-)
+from marketlink.application.use_cases.admin import ListUsers, SetUserActive, SetVendorActive
 from marketlink.application.use_cases.orders import BookingPolicy, PlaceOrder
 from marketlink.application.use_cases.vendors import ListVendors
 from marketlink.domain.users import Role

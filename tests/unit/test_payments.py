@@ -6,6 +6,7 @@ import pytest
 from marketlink.application.errors import (
     Forbidden,
     GatewayUnavailable,
+    InvalidNotice,
     NotFound,
     NotPayable,
 )
@@ -24,7 +25,6 @@ from marketlink.application.use_cases.payments import (
     ConfirmFromReturn,
     GetOrderPayments,
     HandleGatewayNotice,
-    InvalidNotice,
     ListFlaggedPayments,
     ReconcilePayments,
     RefundPayment,

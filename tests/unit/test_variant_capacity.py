@@ -10,7 +10,7 @@ from marketlink.domain.errors import (
     OutOfStock,
     StockBelowReserved,
 )
-from marketlink.domain.money import Money
+from marketlink.domain.money import CATALOGUE_CURRENCY, Money
 
 
 def make_variant(stock: int = 2, reserved: int = 0) -> ServiceVariant:
@@ -61,6 +61,20 @@ def test_an_inactive_variant_cannot_be_booked():
 def test_price_must_be_positive_and_at_most_the_ceiling(price):
     with pytest.raises(InvalidValue):
         make_variant().change_price(Money.of(price))
+
+
+def test_catalogue_prices_are_in_taka():
+    with pytest.raises(InvalidValue, match="prices are in BDT"):
+        make_variant().change_price(Money.of("1200.00", "USD"))
+    with pytest.raises(InvalidValue):
+        ServiceVariant(
+            service_id=1,
+            name="Front pads",
+            price=Money.of("12.00", "EUR"),
+            estimated_minutes=60,
+            stock=1,
+        )
+    assert make_variant().price.currency == CATALOGUE_CURRENCY == "BDT"
 
 
 @pytest.mark.parametrize("minutes", [0, 10081])

@@ -43,6 +43,12 @@ class VendorProfileRequired(ApplicationError):
     code = "vendor_profile_required"
 
 
+class CannotDeactivateSelf(ApplicationError):
+    """An admin cannot switch off their own account."""
+
+    code = "cannot_deactivate_self"
+
+
 class TooManyUnpaidOrders(ApplicationError):
     """You hold too many unpaid orders; pay or cancel one first."""
 
@@ -85,7 +91,18 @@ class GatewayRejected(ApplicationError):
     code = "gateway_rejected"
 
 
+class InvalidNotice(ApplicationError):
+    """The notice is not authentic or not well formed."""
+
+    code = "invalid_notice"
+
+
 class NotPayable(ApplicationError):
     """This order cannot be paid any more."""
 
     code = "not_payable"
+
+
+class InconsistentState(RuntimeError):
+    """Stored data contradicts itself (a payment without its order, say): a bug, not a
+    refusal, so deliberately no DomainError; the HTTP edge answers it as any fault, 500."""

@@ -12,7 +12,7 @@ from marketlink.domain.errors import (
     OutOfStock,
     StockBelowReserved,
 )
-from marketlink.domain.money import Money
+from marketlink.domain.money import CATALOGUE_CURRENCY, Money
 
 MAX_PRICE = Money.of("500000.00")
 MAX_STOCK = 100_000
@@ -77,6 +77,8 @@ class ServiceVariant:
 
     @staticmethod
     def _check_price(price: Money) -> None:
+        if price.currency != CATALOGUE_CURRENCY:
+            raise InvalidValue(f"prices are in {CATALOGUE_CURRENCY}, not {price.currency}")
         if not price.is_positive or price > MAX_PRICE:
             raise InvalidValue("price must be above 0 and at most 500000.00")
 

@@ -55,6 +55,17 @@ class InvalidTransition(DomainError):
         super().__init__(f"cannot change an order from {from_status} to {to_status}")
 
 
+class InvalidPaymentTransition(DomainError):
+    """The payment cannot take that event in the state it is in."""
+
+    code = "invalid_payment_transition"
+
+    def __init__(self, state: object, event: object) -> None:
+        self.state = state
+        self.event = event
+        super().__init__(f"a payment in state {state} cannot take the event {event}")
+
+
 class InactiveVariant(DomainError):
     """This variant is not available for booking."""
 

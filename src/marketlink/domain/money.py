@@ -9,6 +9,10 @@ from marketlink.domain.errors import CurrencyMismatch, InvalidMoney
 
 BDT = "BDT"
 CENT = Decimal("0.01")
+# MarketLink sells in taka: every catalogue price is in BDT, and so is every order's total
+# and every payment asked of the gateway, which settles and refunds in BDT too
+# (docs/sslcommerz.md §1.2, §4 "Amount semantics", §5.3).
+CATALOGUE_CURRENCY = BDT
 
 
 @dataclass(frozen=True, slots=True)

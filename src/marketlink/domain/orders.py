@@ -69,15 +69,11 @@ class OrderEvent:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """What a status change did: the history entry and whether a slot came back."""
+    """What a status change did: its history entry, the status left, whether a slot came back."""
 
     event: OrderEvent
+    from_status: OrderStatus
     releases_slot: bool
-
-    @property
-    def from_status(self) -> OrderStatus:
-        assert self.event.from_status is not None
-        return self.event.from_status
 
 
 def can_transition(from_status: OrderStatus, to_status: OrderStatus) -> bool:
@@ -146,7 +142,7 @@ class RepairOrder:
         self.status = to_status
         self.updated_at = now
         self.new_events.append(event)
-        return Transition(event, from_status.holds_slot and not to_status.holds_slot)
+        return Transition(event, from_status, from_status.holds_slot and not to_status.holds_slot)
 
     def is_expired(self, now: datetime) -> bool:
         return self.status is OrderStatus.PENDING and now >= self.expires_at

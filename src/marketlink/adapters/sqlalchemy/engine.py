@@ -119,10 +119,15 @@ def _begin_when_asked(engine: Engine) -> None:
 def sqlite_file(url: str) -> Path | None:
     """The file behind a SQLite URL; None for another database or an in-memory one."""
     parsed = database_url(url)
-    if parsed.get_backend_name() != "sqlite" or _is_memory(parsed) or parsed.query.get("uri"):
+    database = parsed.database
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not database
+        or _is_memory(parsed)
+        or parsed.query.get("uri")
+    ):
         return None
-    assert parsed.database is not None
-    return Path(parsed.database).expanduser()
+    return Path(database).expanduser()
 
 
 def _is_memory(url: URL) -> bool:

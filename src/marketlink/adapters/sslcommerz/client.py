@@ -29,6 +29,7 @@ from marketlink.application.ports import (
     SessionRequest,
 )
 from marketlink.domain.money import Money
+from marketlink.domain.payments import SETTLEMENT_CURRENCY
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ SESSION_PATH = "/gwprocess/v4/api.php"
 VALIDATION_PATH = "/validator/api/validationserverAPI.php"
 TRANSACTION_PATH = "/validator/api/merchantTransIDvalidationAPI.php"
 
-SETTLEMENT_CURRENCY = "BDT"
 # APIConnect values that say nothing about the transaction, only that the store could not
 # use the API (wrong credentials, store switched off): the caller should try again later.
 _REFUSED = frozenset({"FAILED", "INACTIVE"})

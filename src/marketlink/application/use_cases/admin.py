@@ -10,16 +10,10 @@ refunds and the shop's work go on).
 from __future__ import annotations
 
 from marketlink.application.actors import Actor
-from marketlink.application.errors import ApplicationError, NotFound
+from marketlink.application.errors import CannotDeactivateSelf, NotFound
 from marketlink.application.ports import Page, PageRequest, TokenBlocklist, UnitOfWorkFactory
 from marketlink.application.use_cases.accounts import SESSION_LIFETIME
 from marketlink.domain.users import Role, User, VendorProfile
-
-
-class CannotDeactivateSelf(ApplicationError):
-    """An admin cannot switch off their own account."""
-
-    code = "cannot_deactivate_self"
 
 
 class ListUsers:

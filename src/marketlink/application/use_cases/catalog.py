@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from marketlink.application.actors import Actor
-from marketlink.application.errors import NotFound, VendorProfileRequired
+from marketlink.application.errors import InconsistentState, NotFound, VendorProfileRequired
 from marketlink.application.ports import (
     CatalogQuery,
     Clock,
@@ -64,7 +64,8 @@ class PublishService:
     def __call__(self, actor: Actor, name: str, description: str = "") -> Service:
         with self._uow() as uow:
             vendor = _own_vendor_profile(uow, actor)
-            assert vendor.id is not None
+            if vendor.id is None:
+                raise InconsistentState("a stored vendor profile has no id")
             service = Service(
                 vendor_id=vendor.id,
                 name=name,
@@ -133,7 +134,8 @@ class AddVariant:
             if actor.is_admin:
                 # Variants are the shop's offer: only the owning vendor adds them.
                 actor.require(Role.VENDOR)
-            assert service.id is not None
+            if service.id is None:
+                raise InconsistentState("a stored service has no id")
             variant = ServiceVariant(
                 service_id=service.id,
                 name=new.name,

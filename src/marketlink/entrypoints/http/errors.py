@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from marketlink.application import errors as app_errors
-from marketlink.application.use_cases.payments import InvalidNotice
+from marketlink.application.errors import InvalidNotice
 from marketlink.domain import errors as domain_errors
 
 log = logging.getLogger(__name__)

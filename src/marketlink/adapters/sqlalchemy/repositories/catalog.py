@@ -14,7 +14,7 @@ from marketlink.adapters.sqlalchemy.tables import service_variants, services, ve
 from marketlink.application.errors import ConcurrentUpdate
 from marketlink.application.ports import CatalogQuery, CatalogSort, Offer, Page
 from marketlink.domain.catalog import Service, ServiceVariant
-from marketlink.domain.money import BDT, Money
+from marketlink.domain.money import CATALOGUE_CURRENCY, Money
 
 
 class ReadReservations:
@@ -53,8 +53,8 @@ def _variant(row: sa.Row[Any]) -> ServiceVariant:
         id=row.id,
         service_id=row.service_id,
         name=row.name,
-        # Variants are priced in taka only: the table has no currency column.
-        price=Money(row.price, BDT),
+        # The catalogue is priced in one currency: the table has no currency column.
+        price=Money(row.price, CATALOGUE_CURRENCY),
         estimated_minutes=row.estimated_minutes,
         stock=row.stock,
         reserved=row.reserved,
@@ -63,8 +63,10 @@ def _variant(row: sa.Row[Any]) -> ServiceVariant:
 
 
 def _variant_values(variant: ServiceVariant) -> dict[str, Any]:
-    if variant.price.currency != BDT:
-        raise ValueError(f"variants are priced in {BDT}, not {variant.price.currency}")
+    if variant.price.currency != CATALOGUE_CURRENCY:
+        raise ValueError(
+            f"variants are priced in {CATALOGUE_CURRENCY}, not {variant.price.currency}"
+        )
     return {
         "service_id": variant.service_id,
         "name": variant.name,
