@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-concurrency lint typecheck arch fmt migrate bench bench-browse clean
+.PHONY: run test test-unit test-integration test-concurrency lint typecheck arch fmt migrate openapi bench bench-browse clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ fmt: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/marketlink migrate
+
+# The committed OpenAPI document: regenerate it after any API change (a test compares).
+openapi: $(STAMP)
+	$(BIN)/python -m marketlink.entrypoints.http.openapi docs/openapi.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --mode book

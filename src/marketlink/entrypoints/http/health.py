@@ -42,6 +42,8 @@ class HealthOut(ma.Schema):
 class NotReadyOut(ErrorOut):
     """The error shape, and the state of each dependency."""
 
+    message = ma.fields.String(required=True, metadata={"example": "not ready: redis down"})
+    error = ma.fields.String(required=True, metadata={"example": "not_ready"})
     checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
 
 
