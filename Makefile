@@ -24,7 +24,7 @@ RUNTIME_VENV := .venv-runtime
 LINT_PATHS := src tests bench .ci
 
 .PHONY: run test test-unit test-integration test-e2e test-concurrency lint typecheck arch fmt \
-	lock check-runtime-install migrate bench bench-browse clean
+	lock check-runtime-install migrate openapi bench bench-browse clean
 
 $(STAMP): $(LOCKS) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -104,6 +104,10 @@ check-runtime-install:
 
 migrate: $(STAMP)
 	$(BIN)/marketlink migrate
+
+# The committed OpenAPI document: regenerate it after any API change (a test compares).
+openapi: $(STAMP)
+	$(BIN)/python -m marketlink.entrypoints.http.openapi docs/openapi.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --mode book

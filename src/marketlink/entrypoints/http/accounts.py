@@ -10,6 +10,12 @@ from typing import Any
 from dependency_injector.wiring import Provide, inject
 from flask.views import MethodView
 
+from marketlink.application.errors import (
+    ConcurrentUpdate,
+    EmailTaken,
+    InvalidCredentials,
+    NotFound,
+)
 from marketlink.application.ports import Clock
 from marketlink.application.use_cases.accounts import (
     GetProfile,
@@ -49,9 +55,10 @@ LOGIN_ENDPOINT = "accounts.SignIn"
 
 @blp.route("/auth/register")
 class Registration(MethodView):
+    @blp.doc(operationId="register")
     @blp.arguments(RegisterIn)
     @blp.response(201, UserOut)
-    @blp.alt_response(409, response="CONFLICT", description="The email is taken")
+    @blp.raises(EmailTaken, ConcurrentUpdate)
     @inject
     def post(self, data: dict[str, Any], register: Register = Provide[Container.register]) -> User:
         """Open a customer or vendor account"""
@@ -69,10 +76,10 @@ class Registration(MethodView):
 
 @blp.route("/auth/login")
 class SignIn(MethodView):
+    @blp.doc(operationId="login")
     @blp.arguments(LoginIn)
     @blp.response(200, TokensOut)
-    @blp.alt_response(401, response="UNAUTHORIZED", description="Bad credentials")
-    @blp.alt_response(429, response="TOO_MANY_REQUESTS", description="Too many failed logins")
+    @blp.raises(InvalidCredentials, 429)
     @inject
     def post(self, data: dict[str, Any], login: Login = Provide[Container.login]) -> Any:
         """Sign in: an access token (15 minutes) and a refresh token (7 days)"""
@@ -82,7 +89,9 @@ class SignIn(MethodView):
 @blp.route("/auth/refresh")
 class Refresh(MethodView):
     @authenticated(blp, refresh=True)
+    @blp.doc(operationId="refreshToken")
     @blp.response(200, RefreshedOut)
+    @blp.raises(InvalidCredentials)
     @inject
     def post(self, resume: ResumeSession = Provide[Container.resume_session]) -> Any:
         """A new access token for the refresh token's session"""
@@ -94,6 +103,7 @@ class Refresh(MethodView):
 @blp.route("/auth/logout")
 class SignOut(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="logout")
     @blp.response(204)
     @inject
     def post(
@@ -109,15 +119,19 @@ class SignOut(MethodView):
 @blp.route("/users/me")
 class Me(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="getMe")
     @blp.response(200, UserOut)
+    @blp.raises(NotFound)
     @inject
     def get(self, get_profile: GetProfile = Provide[Container.get_profile]) -> User:
         """Your profile"""
         return get_profile(current_actor())
 
     @authenticated(blp)
+    @blp.doc(operationId="updateMe")
     @blp.arguments(ProfilePatchIn)
     @blp.response(200, UserOut)
+    @blp.raises(NotFound, ConcurrentUpdate)
     @inject
     def patch(
         self,

@@ -14,7 +14,18 @@ from dependency_injector.wiring import Provide, inject
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
-from marketlink.application.use_cases.admin import ListUsers, SetUserActive, SetVendorActive
+from marketlink.application.errors import (
+    CannotDeactivateSelf,
+    ConcurrentUpdate,
+    Forbidden,
+    NotFound,
+    NotPayable,
+)
+from marketlink.application.use_cases.admin import (
+    ListUsers,
+    SetUserActive,
+    SetVendorActive,
+)
 from marketlink.application.use_cases.payments import (
     AcceptPayment,
     ListFlaggedPayments,
@@ -44,8 +55,9 @@ TRAN_ID = "string(maxlength=30)"
 @blp.route("/users")
 class Users(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="listUsers")
     @blp.response(200, UserOut(many=True))
-    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
+    @blp.raises(Forbidden)
     @blp.paginate()
     @inject
     def get(
@@ -62,11 +74,10 @@ class Users(MethodView):
 @blp.route(f"/users/<{ID}:user_id>")
 class OneUser(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="setUserActive")
     @blp.arguments(ActivePatchIn)
     @blp.response(200, UserOut)
-    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(409, response="CONFLICT", description="cannot_deactivate_self")
+    @blp.raises(Forbidden, NotFound, CannotDeactivateSelf, ConcurrentUpdate)
     @inject
     def patch(
         self,
@@ -81,10 +92,10 @@ class OneUser(MethodView):
 @blp.route(f"/vendors/<{ID}:vendor_id>")
 class OneVendor(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="setVendorActive")
     @blp.arguments(ActivePatchIn)
     @blp.response(200, VendorOut)
-    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
-    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.raises(Forbidden, NotFound, ConcurrentUpdate)
     @inject
     def patch(
         self,
@@ -102,9 +113,10 @@ class OneVendor(MethodView):
 @blp.route("/payments")
 class FlaggedPayments(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="listFlaggedPayments")
     @blp.arguments(FlaggedPaymentsQuery, location="query")
     @blp.response(200, PaymentOut(many=True))
-    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
+    @blp.raises(Forbidden)
     @blp.paginate()
     @inject
     def get(
@@ -123,10 +135,9 @@ class FlaggedPayments(MethodView):
 @blp.route(f"/payments/<{TRAN_ID}:tran_id>/accept")
 class AcceptHeldPayment(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="acceptPayment")
     @blp.response(200, PaymentOut)
-    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(409, response="CONFLICT", description="Not held for review")
+    @blp.raises(Forbidden, NotFound, NotPayable, ConcurrentUpdate)
     @inject
     def post(
         self, tran_id: str, accept: AcceptPayment = Provide[Container.accept_payment]
@@ -138,10 +149,9 @@ class AcceptHeldPayment(MethodView):
 @blp.route(f"/payments/<{TRAN_ID}:tran_id>/refund")
 class RefundFlaggedPayment(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="refundPayment")
     @blp.response(200, PaymentOut)
-    @blp.alt_response(403, response="FORBIDDEN", description="Admins only")
-    @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(409, response="CONFLICT", description="Not flagged, or took no money")
+    @blp.raises(Forbidden, NotFound, NotPayable, ConcurrentUpdate)
     @inject
     def post(
         self, tran_id: str, refund: RefundPayment = Provide[Container.refund_payment]

@@ -14,6 +14,7 @@ from marketlink.entrypoints.http import (
     admin,
     catalog,
     health,
+    openapi,
     orders,
     pay_link,
     payments,
@@ -92,7 +93,7 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         # Served by this app from the swagger-ui-bundle package: no CDN, works offline.
         "OPENAPI_SWAGGER_UI_URL": SWAGGER_ASSETS,
         "API_SPEC_OPTIONS": {
-            "info": {"description": "Book local repair shops, pay through SSLCommerz."},
+            "info": {"description": openapi.DESCRIPTION},
         },
     }
 

@@ -31,6 +31,7 @@ from marketlink.application.ports import TokenBlocklist
 from marketlink.application.use_cases.accounts import SESSION_LIFETIME
 from marketlink.domain.users import Role, User
 from marketlink.entrypoints.http.errors import error_response
+from marketlink.entrypoints.http.schemas import ErrorOut
 
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)
 REFRESH_TOKEN_LIFETIME = SESSION_LIFETIME
@@ -96,6 +97,15 @@ def configure_jwt(
     return jwt
 
 
+# How every authenticated route documents the answer `_unauthorized` gives.
+_REFUSED_TOKEN_DOC: dict[str, Any] = {
+    "schema": ErrorOut,
+    "description": "`authorization_required`, `invalid_token`, `token_expired`, "
+    "`token_revoked`: the token is missing, invalid, expired or revoked",
+    "headers": {"WWW-Authenticate": {"description": TOKEN_TYPE, "schema": {"type": "string"}}},
+}
+
+
 def _unauthorized(message: str, error: str = "authorization_required") -> Response:
     return error_response(401, message, error=error, headers={"WWW-Authenticate": TOKEN_TYPE})
 
@@ -143,7 +153,7 @@ def authenticated(blp: Blueprint, *, refresh: bool = False) -> Callable[[F], F]:
     """
 
     def decorator(func: F) -> F:
-        func = blp.alt_response(401, response="UNAUTHORIZED")(func)
+        func = blp.alt_response(401, **_REFUSED_TOKEN_DOC)(func)
         func = blp.doc(security=[{BEARER_AUTH: []}])(func)
         return jwt_required(refresh=refresh)(func)  # type: ignore[no-any-return]
 

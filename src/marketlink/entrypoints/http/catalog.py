@@ -11,6 +11,12 @@ from dependency_injector.wiring import Provide, inject
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
+from marketlink.application.errors import (
+    ConcurrentUpdate,
+    Forbidden,
+    NotFound,
+    VendorProfileRequired,
+)
 from marketlink.application.ports import CatalogQuery, CatalogSort
 from marketlink.application.use_cases.catalog import (
     AddVariant,
@@ -28,6 +34,7 @@ from marketlink.application.use_cases.catalog import (
 )
 from marketlink.containers import Container
 from marketlink.domain.catalog import Service, ServiceVariant
+from marketlink.domain.errors import StockBelowReserved
 from marketlink.domain.money import Money
 from marketlink.entrypoints.http.auth import authenticated, current_actor
 from marketlink.entrypoints.http.blueprint import Blueprint, page_request
@@ -49,6 +56,7 @@ ID = f"int(min=1, max={MAX_ID})"
 
 @blp.route("/services")
 class Services(MethodView):
+    @blp.doc(operationId="listServices")
     @blp.arguments(ServiceQuery, location="query")
     @blp.response(200, ServiceOut(many=True))
     @blp.paginate()
@@ -75,9 +83,10 @@ class Services(MethodView):
         return list(page.items)
 
     @authenticated(blp)
+    @blp.doc(operationId="publishService")
     @blp.arguments(ServiceIn)
     @blp.response(201, ServiceOut)
-    @blp.alt_response(403, response="FORBIDDEN", description="Vendors with a profile only")
+    @blp.raises(Forbidden, VendorProfileRequired, ConcurrentUpdate)
     @inject
     def post(
         self,
@@ -90,8 +99,9 @@ class Services(MethodView):
 
 @blp.route(f"/services/<{ID}:service_id>")
 class OneService(MethodView):
+    @blp.doc(operationId="getService")
     @blp.response(200, ServiceOut)
-    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.raises(NotFound)
     @inject
     def get(
         self, service_id: int, get_service: GetService = Provide[Container.get_service]
@@ -100,10 +110,10 @@ class OneService(MethodView):
         return get_service(service_id)
 
     @authenticated(blp)
+    @blp.doc(operationId="updateService")
     @blp.arguments(ServicePatchIn)
     @blp.response(200, ServiceOut)
-    @blp.alt_response(403, response="FORBIDDEN")
-    @blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")
+    @blp.raises(Forbidden, NotFound, ConcurrentUpdate)
     @inject
     def patch(
         self,
@@ -115,9 +125,9 @@ class OneService(MethodView):
         return update(current_actor(), service_id, ServiceChanges(**data))
 
     @authenticated(blp)
+    @blp.doc(operationId="deactivateService")
     @blp.response(204)
-    @blp.alt_response(403, response="FORBIDDEN")
-    @blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")
+    @blp.raises(Forbidden, NotFound, ConcurrentUpdate)
     @inject
     def delete(
         self,
@@ -131,10 +141,10 @@ class OneService(MethodView):
 @blp.route(f"/services/<{ID}:service_id>/variants")
 class Variants(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="addVariant")
     @blp.arguments(VariantIn)
     @blp.response(201, VariantOut)
-    @blp.alt_response(403, response="FORBIDDEN")
-    @blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")
+    @blp.raises(Forbidden, NotFound, ConcurrentUpdate)
     @inject
     def post(
         self,
@@ -154,8 +164,9 @@ class Variants(MethodView):
 
 @blp.route(f"/variants/<{ID}:variant_id>")
 class OneVariant(MethodView):
+    @blp.doc(operationId="getVariant")
     @blp.response(200, VariantOut)
-    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.raises(NotFound)
     @inject
     def get(
         self, variant_id: int, get_variant: GetVariant = Provide[Container.get_variant]
@@ -164,11 +175,10 @@ class OneVariant(MethodView):
         return get_variant(variant_id)
 
     @authenticated(blp)
+    @blp.doc(operationId="updateVariant")
     @blp.arguments(VariantPatchIn)
     @blp.response(200, VariantOut)
-    @blp.alt_response(403, response="FORBIDDEN")
-    @blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")
-    @blp.alt_response(409, response="CONFLICT", description="stock_below_reserved")
+    @blp.raises(Forbidden, NotFound, StockBelowReserved, ConcurrentUpdate)
     @inject
     def patch(
         self,
@@ -182,9 +192,9 @@ class OneVariant(MethodView):
         return update(current_actor(), variant_id, VariantChanges(**data))
 
     @authenticated(blp)
+    @blp.doc(operationId="deactivateVariant")
     @blp.response(204)
-    @blp.alt_response(403, response="FORBIDDEN")
-    @blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")
+    @blp.raises(Forbidden, NotFound, ConcurrentUpdate)
     @inject
     def delete(
         self,

@@ -40,6 +40,23 @@ HTTP_ERROR_CODES = {
     500: "internal_error",
 }
 
+# What each of those means, as the OpenAPI document says it.
+HTTP_ERROR_MEANINGS = {
+    400: "The request is malformed.",
+    401: "The request needs a valid token.",
+    403: "The request is not allowed.",
+    404: "There is nothing at this address.",
+    405: "This address does not take this method.",
+    413: "The body is larger than allowed.",
+    415: "The body is not of a type this route takes.",
+    422: "The body, the query or a header is not valid; `errors` says where.",
+    429: "Too many attempts; wait `Retry-After` seconds.",
+    500: "Something went wrong on our side.",
+}
+
+# HTTP-level refusals that always say when to try again: the rate limits (ratelimits.py).
+HTTP_RETRY_AFTER = frozenset({429})
+
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_FOR: tuple[tuple[type[domain_errors.DomainError], int], ...] = (
     (app_errors.NotFound, 404),
@@ -71,10 +88,23 @@ STATUS_FOR: tuple[tuple[type[domain_errors.DomainError], int], ...] = (
 
 
 def status_for(error: domain_errors.DomainError) -> int:
-    for error_type, status in STATUS_FOR:
-        if isinstance(error, error_type):
+    return status_of(type(error))
+
+
+def status_of(error_type: type[domain_errors.DomainError]) -> int:
+    """The status every error of this class answers (the OpenAPI document says the same)."""
+    for known_type, status in STATUS_FOR:
+        if issubclass(error_type, known_type):
             return status
     return 409
+
+
+def retry_after_of(error_type: type[domain_errors.DomainError]) -> int | None:
+    """The seconds an error of this class tells the client to wait (`Retry-After`), if any."""
+    for known_type, seconds in RETRY_AFTER_SECONDS.items():
+        if issubclass(error_type, known_type):
+            return seconds
+    return None
 
 
 def error_body(
@@ -110,13 +140,11 @@ def error_response(
 
 
 def handle_domain_error(error: domain_errors.DomainError) -> Response:
-    status = status_for(error)
     headers = {}
-    for error_type, seconds in RETRY_AFTER_SECONDS.items():
-        if isinstance(error, error_type):
-            headers["Retry-After"] = str(seconds)
-            break
-    return error_response(status, error.message, error=error.code, headers=headers)
+    seconds = retry_after_of(type(error))
+    if seconds is not None:
+        headers["Retry-After"] = str(seconds)
+    return error_response(status_for(error), error.message, error=error.code, headers=headers)
 
 
 def handle_http_exception(error: HTTPException) -> Response:

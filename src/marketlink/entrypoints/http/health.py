@@ -17,6 +17,7 @@ from flask.views import MethodView
 from marketlink.containers import Container
 from marketlink.entrypoints.http.blueprint import Blueprint
 from marketlink.entrypoints.http.errors import error_body
+from marketlink.entrypoints.http.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,25 @@ class Probe(Protocol):
 
 
 class HealthOut(ma.Schema):
-    status = ma.fields.String(metadata={"example": "ok"})
-    checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    status = ma.fields.String(required=True, metadata={"example": "ok"})
+    checks = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "Each dependency: ok or down (readiness only)"},
+    )
+
+
+class NotReadyOut(ErrorOut):
+    """The error shape, and the state of each dependency."""
+
+    message = ma.fields.String(required=True, metadata={"example": "not ready: redis down"})
+    error = ma.fields.String(required=True, metadata={"example": "not_ready"})
+    checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
 
 
 @blp.route("/healthz")
 class Liveness(MethodView):
+    @blp.doc(operationId="checkLiveness")
     @blp.response(200, HealthOut)
     def get(self) -> dict[str, Any]:
         """The process is up"""
@@ -44,8 +58,9 @@ class Liveness(MethodView):
 
 @blp.route("/readyz")
 class Readiness(MethodView):
+    @blp.doc(operationId="checkReadiness")
     @blp.response(200, HealthOut)
-    @blp.alt_response(503, response="SERVICE_UNAVAILABLE", description="Names what is down")
+    @blp.alt_response(503, schema=NotReadyOut, description="Names what is down")
     @inject
     def get(self, probes: Sequence[Probe] = Provide[Container.readiness_probes]) -> Any:
         """The database (and Redis, when configured) answer"""

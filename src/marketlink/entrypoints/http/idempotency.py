@@ -46,11 +46,13 @@ from typing import Any, TypeVar
 
 from dependency_injector.wiring import Provide, inject
 from flask import Response, current_app, request
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
+from marketlink.application.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
 from marketlink.application.ports import IdempotencyStore, StoredResponse
 from marketlink.containers import Container
 from marketlink.entrypoints.http.auth import current_actor
+from marketlink.entrypoints.http.blueprint import Blueprint
 
 log = logging.getLogger(__name__)
 
@@ -88,17 +90,9 @@ def idempotent(blp: Blueprint) -> Callable[[F], F]:
             return _run_once(_checked_key(raw_key), func, args, kwargs)
 
         documented = blp.doc(parameters=[_HEADER_DOC])(wrapper)
-        documented = blp.alt_response(
-            409,
-            response="CONFLICT",
-            description="idempotency_key_in_progress: a request with this key is still running",
-        )(documented)
-        documented = blp.alt_response(
-            422,
-            response="UNPROCESSABLE_ENTITY",
-            description="idempotency_key_reused: this key came with another request",
-        )(documented)
-        return documented  # type: ignore[no-any-return]
+        # 422 also for a malformed header (`validation_error`).
+        raised = (IdempotencyKeyInProgress, IdempotencyKeyReused, 422)
+        return blp.raises(*raised)(documented)  # type: ignore[no-any-return]
 
     return decorator
 

@@ -24,13 +24,22 @@ MAX_REASON_LENGTH = 500
 
 
 class OrderIn(JsonSchema):
-    variant_id = strict_int(minimum=1, maximum=MAX_ID, required=True)
+    variant_id = strict_int(
+        minimum=1,
+        maximum=MAX_ID,
+        required=True,
+        metadata={"example": 1, "description": "The variant to book a slot of"},
+    )
 
 
 class TransitionIn(JsonSchema):
     """An optional note kept in the order's history; the body itself may be left out."""
 
-    reason = Text(load_default="", validate=validate.Length(max=MAX_REASON_LENGTH))
+    reason = Text(
+        load_default="",
+        validate=validate.Length(max=MAX_REASON_LENGTH),
+        metadata={"example": "The customer asked for another day"},
+    )
 
 
 class OrderQuery(QuerySchema):
@@ -42,33 +51,37 @@ class OrderQuery(QuerySchema):
 class OrderOut(ma.Schema):
     """An order; `payment_url` is MarketLink's own signed pay link for it."""
 
-    id = fields.UUID()
-    customer_id = fields.Integer()
-    vendor_id = fields.Integer()
-    variant_id = fields.Integer()
-    service_name = fields.String()
-    variant_name = fields.String()
-    status = fields.Enum(OrderStatus, by_value=True)
+    id = fields.UUID(required=True)
+    customer_id = fields.Integer(required=True)
+    vendor_id = fields.Integer(required=True)
+    variant_id = fields.Integer(required=True)
+    service_name = fields.String(required=True)
+    variant_name = fields.String(required=True)
+    status = fields.Enum(OrderStatus, by_value=True, required=True)
     total_amount = fields.Decimal(
-        as_string=True, places=2, attribute="total_amount.amount", metadata=MONEY_DOC
+        as_string=True, places=2, attribute="total_amount.amount", required=True, metadata=MONEY_DOC
     )
-    currency = fields.String(attribute="total_amount.currency", metadata={"example": "BDT"})
+    currency = fields.String(
+        attribute="total_amount.currency", required=True, metadata={"example": "BDT"}
+    )
     payment_url = fields.String(
-        metadata={"description": "Open in a browser to pay: redirects to the gateway"}
+        required=True,
+        metadata={"description": "Open in a browser to pay: redirects to the gateway"},
     )
-    created_at = Timestamp()
-    updated_at = Timestamp()
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
     expires_at = Timestamp(
-        metadata={"description": "An unpaid order is cancelled and its slot released then"}
+        required=True,
+        metadata={"description": "An unpaid order is cancelled and its slot released then"},
     )
 
 
 class OrderEventOut(ma.Schema):
     """One status change; the first event is the creation (`from_status` null)."""
 
-    at = Timestamp()
-    from_status = fields.Enum(OrderStatus, by_value=True, allow_none=True)
-    to_status = fields.Enum(OrderStatus, by_value=True)
-    actor_id = fields.Integer(allow_none=True)
-    source = fields.Enum(EventSource, by_value=True)
-    reason = fields.String()
+    at = Timestamp(required=True)
+    from_status = fields.Enum(OrderStatus, by_value=True, required=True, allow_none=True)
+    to_status = fields.Enum(OrderStatus, by_value=True, required=True)
+    actor_id = fields.Integer(required=True, allow_none=True)
+    source = fields.Enum(EventSource, by_value=True, required=True)
+    reason = fields.String(required=True)

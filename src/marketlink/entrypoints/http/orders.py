@@ -18,6 +18,13 @@ from dependency_injector.wiring import Provide, inject
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
+from marketlink.application.errors import (
+    ConcurrentUpdate,
+    Forbidden,
+    LockTimeout,
+    NotFound,
+    TooManyUnpaidOrders,
+)
 from marketlink.application.ports import PayLinks
 from marketlink.application.use_cases.orders import (
     CancelOrder,
@@ -30,6 +37,7 @@ from marketlink.application.use_cases.orders import (
     StartWork,
 )
 from marketlink.containers import Container
+from marketlink.domain.errors import InactiveVariant, InvalidTransition, OutOfStock
 from marketlink.domain.orders import OrderEvent, RepairOrder
 from marketlink.entrypoints.http.auth import authenticated, current_actor
 from marketlink.entrypoints.http.blueprint import Blueprint, page_request
@@ -71,6 +79,7 @@ def with_pay_link(order: RepairOrder, pay_links: PayLinks) -> dict[str, Any]:
 @blp.route("/orders")
 class Orders(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="listOrders")
     @blp.arguments(OrderQuery, location="query")
     @blp.response(200, OrderOut(many=True))
     @blp.paginate()
@@ -94,17 +103,18 @@ class Orders(MethodView):
         return [with_pay_link(order, pay_links) for order in page.items]
 
     @authenticated(blp)
+    @blp.doc(operationId="placeOrder")
     @idempotent(blp)
     @blp.arguments(OrderIn)
     @blp.response(201, OrderOut)
-    @blp.alt_response(403, response="FORBIDDEN", description="Customers only")
-    @blp.alt_response(404, response="NOT_FOUND", description="No such active variant")
-    @blp.alt_response(409, response="CONFLICT", description="out_of_stock")
-    @blp.alt_response(
-        429, response="TOO_MANY_REQUESTS", description="too_many_unpaid_orders: pay or cancel"
-    )
-    @blp.alt_response(
-        503, response="SERVICE_UNAVAILABLE", description="lock_timeout: retry after Retry-After"
+    @blp.raises(
+        Forbidden,
+        NotFound,
+        InactiveVariant,
+        OutOfStock,
+        TooManyUnpaidOrders,
+        LockTimeout,
+        ConcurrentUpdate,
     )
     @inject
     def post(
@@ -124,8 +134,9 @@ class Orders(MethodView):
 @blp.route(ORDER)
 class OneOrder(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="getOrder")
     @blp.response(200, OrderOut)
-    @blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")
+    @blp.raises(NotFound)
     @inject
     def get(
         self,
@@ -140,8 +151,9 @@ class OneOrder(MethodView):
 @blp.route(f"{ORDER}/events")
 class OrderEvents(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="listOrderEvents")
     @blp.response(200, OrderEventOut(many=True))
-    @blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")
+    @blp.raises(NotFound)
     @inject
     def get(
         self,
@@ -162,17 +174,13 @@ def _step(step: Step, order_id: uuid.UUID, data: dict[str, Any], links: PayLinks
 
 def _transition_docs(func: Callable[..., Any]) -> Callable[..., Any]:
     """What every lifecycle step answers besides 200."""
-    func = blp.alt_response(
-        409, response="CONFLICT", description="invalid_transition: not from this status"
-    )(func)
-    func = blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")(func)
-    func = blp.alt_response(403, response="FORBIDDEN", description="Your role may not")(func)
-    return func
+    return blp.raises(Forbidden, NotFound, InvalidTransition, ConcurrentUpdate)(func)
 
 
 @blp.route(f"{ORDER}/cancel")
 class Cancel(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="cancelOrder")
     @idempotent(blp)
     @blp.arguments(TransitionIn, required=False)
     @blp.response(200, OrderOut)
@@ -196,6 +204,7 @@ class Cancel(MethodView):
 @blp.route(f"{ORDER}/start")
 class Start(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="startWork")
     @blp.arguments(TransitionIn, required=False)
     @blp.response(200, OrderOut)
     @_transition_docs
@@ -214,6 +223,7 @@ class Start(MethodView):
 @blp.route(f"{ORDER}/complete")
 class Complete(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="completeWork")
     @blp.arguments(TransitionIn, required=False)
     @blp.response(200, OrderOut)
     @_transition_docs
@@ -232,6 +242,7 @@ class Complete(MethodView):
 @blp.route(f"{ORDER}/fail")
 class Fail(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="failWork")
     @blp.arguments(TransitionIn, required=False)
     @blp.response(200, OrderOut)
     @_transition_docs

@@ -10,6 +10,10 @@ import html
 
 from flask import Response
 
+# How the routes that answer these pages document them (OpenAPI).
+HTML = "text/html"
+HTML_PAGE = {"type": "string", "description": "A small HTML page, for a person to read"}
+
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;"
     "color:#222}h1{font-size:1.3rem}.note{color:#666;font-size:.9rem}"

@@ -11,6 +11,8 @@ A person reads the answers, so the refusals are small HTML pages, not JSON.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from dependency_injector.wiring import Provide, inject
 from flask import redirect, request
@@ -28,11 +30,14 @@ from marketlink.application.use_cases.payments import StartPayment
 from marketlink.containers import Container
 from marketlink.entrypoints.http.blueprint import Blueprint
 from marketlink.entrypoints.http.errors import RETRY_AFTER_SECONDS
-from marketlink.entrypoints.http.pages import page
+from marketlink.entrypoints.http.openapi import LOCATION_HEADER, RETRY_AFTER_HEADER
+from marketlink.entrypoints.http.pages import HTML, HTML_PAGE, page
 
 blp = Blueprint("pay_link", __name__, description="The pay link a customer opens in a browser")
 
 MAX_TOKEN_LENGTH = 512
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 # Read by hand, never validated into a 422: a missing or mangled token is just a link that
@@ -65,11 +70,20 @@ def _genuine(order_id: str, token: str, pay_links: PayLinks) -> uuid.UUID | None
     return order
 
 
+def _page(status: int, description: str, **doc: Any) -> Callable[[F], F]:
+    """Documents one of the pages a refusal answers (a person reads them, not a program)."""
+    return blp.alt_response(  # type: ignore[no-any-return]
+        status, schema=HTML_PAGE, content_type=HTML, description=description, **doc
+    )
+
+
 @blp.route("/pay/<order_id>")
 class PayLink(MethodView):
-    @blp.doc(parameters=[TOKEN_PARAMETER])
-    @blp.response(200, description="A genuine, unexpired link (no body)")
-    @blp.alt_response(404, description="A bad or expired link")
+    @blp.doc(operationId="checkPayLink", parameters=[TOKEN_PARAMETER])
+    @blp.response(
+        200, HTML_PAGE, content_type=HTML, description="A genuine, unexpired link (no body)"
+    )
+    @_page(404, "A bad or expired link")
     @inject
     def head(self, order_id: str, pay_links: PayLinks = Provide[Container.pay_links]) -> Response:
         """Check a pay link without following it (nothing is opened at the gateway)"""
@@ -80,12 +94,16 @@ class PayLink(MethodView):
             return _not_found()
         return page("Pay for your order", "Open this link in a browser to pay.", 200)
 
-    @blp.doc(parameters=[TOKEN_PARAMETER])
-    @blp.response(303, description="To the gateway's payment page (`Location`)")
-    @blp.alt_response(404, description="Unknown order, or a bad or expired link (HTML)")
-    @blp.alt_response(409, description="The order can no longer be paid (HTML)")
-    @blp.alt_response(502, description="The gateway refused to open a session (HTML)")
-    @blp.alt_response(503, description="The gateway is unreachable; `Retry-After` (HTML)")
+    @blp.doc(operationId="openPayLink", parameters=[TOKEN_PARAMETER])
+    @blp.response(
+        303,
+        description="To the gateway's payment page",
+        headers={"Location": LOCATION_HEADER},
+    )
+    @_page(404, "Unknown order, or a bad or expired link")
+    @_page(409, "The order can no longer be paid")
+    @_page(502, "The gateway refused to open a session")
+    @_page(503, "The gateway is unreachable", headers={"Retry-After": RETRY_AFTER_HEADER})
     @inject
     def get(
         self,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
-from marshmallow import fields, validate
+from typing import Any
 
-from marketlink.domain.payments import NoticeResult, PaymentFlag
+import marshmallow as ma
+from marshmallow import fields
+
+from marketlink.domain.payments import NoticeResult, PaymentFlag, PaymentStatus, RefundStatus
 from marketlink.entrypoints.http.schemas import (
     MONEY_DOC,
     JsonSchema,
@@ -27,38 +29,53 @@ class PaymentLinksOut(ma.Schema):
     )
 
 
+class NoneIfEmpty(fields.String):
+    """A string the gateway may not have sent yet: `null` rather than `""` until it has."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return super()._serialize(value, attr, obj, **kwargs) or None
+
+
 class NoticeOut(ma.Schema):
     """A gateway notice as recorded: what it said and what MarketLink made of it."""
 
-    received_at = Timestamp()
-    status = fields.String(metadata={"description": "The gateway's status, e.g. VALID, FAILED"})
-    result = fields.String(metadata={"enum": [r.value for r in NoticeResult]})
-    reason = fields.String()
+    received_at = Timestamp(required=True)
+    status = fields.String(
+        required=True, metadata={"description": "The gateway's status, e.g. VALID, FAILED"}
+    )
+    result = fields.Enum(NoticeResult, by_value=True, required=True)
+    reason = fields.String(required=True)
 
 
 class PaymentOut(ma.Schema):
     """One gateway attempt of an order. No secrets, no card numbers beyond the gateway's mask."""
 
-    tran_id = fields.String()
-    order_id = fields.UUID()
-    amount = fields.Decimal(as_string=True, places=2, attribute="amount.amount", metadata=MONEY_DOC)
-    currency = fields.String(attribute="amount.currency")
-    status = fields.String(
-        metadata={"enum": ["initiated", "valid", "failed", "cancelled", "rejected"]}
+    tran_id = fields.String(required=True)
+    order_id = fields.UUID(required=True)
+    amount = fields.Decimal(
+        as_string=True, places=2, attribute="amount.amount", required=True, metadata=MONEY_DOC
     )
-    val_id = fields.String()
-    bank_tran_id = fields.String()
-    risk_level = fields.Integer(allow_none=True)
-    flag = fields.String(allow_none=True, metadata={"enum": [f.value for f in PaymentFlag]})
-    refund_status = fields.String(
-        allow_none=True, metadata={"enum": ["refund_pending", "refunded", "refund_failed"]}
+    currency = fields.String(attribute="amount.currency", required=True)
+    status = fields.Enum(PaymentStatus, by_value=True, required=True)
+    val_id = NoneIfEmpty(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The gateway's validation id; null until it has sent one"},
     )
-    created_at = Timestamp()
-    notices = fields.List(fields.Nested(NoticeOut))
+    bank_tran_id = NoneIfEmpty(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The bank's transaction id; null until the gateway has sent one"},
+    )
+    risk_level = fields.Integer(required=True, allow_none=True)
+    flag = fields.Enum(PaymentFlag, by_value=True, required=True, allow_none=True)
+    refund_status = fields.Enum(RefundStatus, by_value=True, required=True, allow_none=True)
+    created_at = Timestamp(required=True)
+    notices = fields.List(fields.Nested(NoticeOut), required=True)
 
 
 class NoticeResultOut(ma.Schema):
-    result = fields.String(required=True, metadata={"enum": [r.value for r in NoticeResult]})
+    result = fields.Enum(NoticeResult, by_value=True, required=True)
     reason = fields.String(metadata={"description": "Why a notice was rejected (or flagged)"})
 
 
@@ -66,11 +83,12 @@ class NoticeResultOut(ma.Schema):
 
 
 class FlaggedPaymentsQuery(QuerySchema):
-    flag = fields.String(
-        validate=validate.OneOf([f.value for f in PaymentFlag]),
+    flag = fields.Enum(
+        PaymentFlag,
+        by_value=True,
         metadata={"description": "Only payments with this flag; all flagged ones when omitted"},
     )
 
 
 class ActivePatchIn(JsonSchema):
-    is_active = StrictBoolean(required=True)
+    is_active = StrictBoolean(required=True, metadata={"example": False})

@@ -11,6 +11,8 @@ browser posts: at most they ask the gateway about the posted `val_id`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from dependency_injector.wiring import Provide, inject
@@ -18,6 +20,14 @@ from flask import redirect, request
 from flask.views import MethodView
 from werkzeug.wrappers import Response
 
+from marketlink.application.errors import (
+    Forbidden,
+    GatewayRejected,
+    GatewayUnavailable,
+    InvalidNotice,
+    NotFound,
+    NotPayable,
+)
 from marketlink.application.ports import PayLinks
 from marketlink.application.use_cases.payments import (
     ConfirmFromReturn,
@@ -30,7 +40,8 @@ from marketlink.domain.payments import Payment
 from marketlink.entrypoints.http.auth import authenticated, current_actor
 from marketlink.entrypoints.http.blueprint import Blueprint
 from marketlink.entrypoints.http.idempotency import idempotent
-from marketlink.entrypoints.http.pages import page
+from marketlink.entrypoints.http.openapi import LOCATION_HEADER
+from marketlink.entrypoints.http.pages import HTML, HTML_PAGE, page
 from marketlink.entrypoints.http.payment_schemas import (
     NoticeResultOut,
     PaymentLinksOut,
@@ -65,12 +76,10 @@ def _limit_body() -> None:
 @blp.route("/orders/<uuid:order_id>/payment")
 class OrderPayment(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="startPayment")
     @idempotent(blp)
     @blp.response(200, PaymentLinksOut)
-    @blp.alt_response(403, response="FORBIDDEN", description="Only the customer pays")
-    @blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")
-    @blp.alt_response(409, response="CONFLICT", description="not_payable")
-    @blp.alt_response(503, response="SERVICE_UNAVAILABLE", description="Gateway unreachable")
+    @blp.raises(Forbidden, NotFound, NotPayable, GatewayRejected, GatewayUnavailable)
     @inject
     def post(
         self,
@@ -86,8 +95,9 @@ class OrderPayment(MethodView):
 @blp.route("/orders/<uuid:order_id>/payments")
 class OrderPayments(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="listOrderPayments")
     @blp.response(200, PaymentOut(many=True))
-    @blp.alt_response(404, response="NOT_FOUND", description="Not found, or not yours")
+    @blp.raises(NotFound)
     @inject
     def get(
         self,
@@ -103,17 +113,13 @@ class OrderPayments(MethodView):
 
 @blp.route("/webhooks/sslcommerz/")
 class GatewayNotices(MethodView):
-    @blp.doc(requestBody=FORM_BODY)
+    @blp.doc(operationId="receiveGatewayNotice", requestBody=FORM_BODY)
     @blp.response(200, NoticeResultOut)
-    @blp.alt_response(400, response="BAD_REQUEST", description="Forged or malformed notice")
-    @blp.alt_response(413, response="DEFAULT_ERROR", description="Body over 64 KiB")
-    @blp.alt_response(
-        503, response="SERVICE_UNAVAILABLE", description="Validation API unreachable: retry"
-    )
+    @blp.raises(InvalidNotice, 413, GatewayUnavailable)
     @inject
     def post(
         self, handle_notice: HandleGatewayNotice = Provide[Container.handle_gateway_notice]
-    ) -> dict[str, str]:
+    ) -> dict[str, object]:
         """The gateway's instant payment notification (form-encoded, signed with verify_sign)
 
         `result` is `processed`, `duplicate` (seen before: nothing changes) or `rejected`
@@ -121,7 +127,7 @@ class GatewayNotices(MethodView):
         """
         _limit_body()
         outcome = handle_notice(request.form.to_dict())
-        body = {"result": outcome.result.value}
+        body: dict[str, object] = {"result": outcome.result}
         if outcome.reason:
             body["reason"] = outcome.reason
         return body
@@ -177,6 +183,25 @@ def _land(outcome: str, confirm: ConfirmFromReturn, frontend_url: str | None) ->
     return page(title, message, note=f"Order {result.order_id}")
 
 
+def _return_docs(func: Callable[..., Any]) -> Callable[..., Any]:
+    """What a return page answers: a redirect to the frontend, or a page (HTML)."""
+    for status, description in (
+        (200, "A small page, when no FRONTEND_URL is set"),
+        (400, "No tran_id"),
+        (404, "Unknown tran_id"),
+    ):
+        func = blp.alt_response(
+            status, schema=HTML_PAGE, content_type=HTML, description=description
+        )(func)
+    redirect_doc = blp.response(
+        303,
+        description="To FRONTEND_URL/orders/<id>?payment=<order status>",
+        headers={"Location": LOCATION_HEADER},
+    )
+    documented: Callable[..., Any] = redirect_doc(func)
+    return documented
+
+
 @blp.route("/payments/sslcommerz/<any(success, fail, cancel):outcome>")
 class GatewayReturn(MethodView):
     """Where the gateway sends the customer's browser back: a cross-site POST (or a GET).
@@ -184,10 +209,8 @@ class GatewayReturn(MethodView):
     No cookie, no session and no CSRF token is needed or set here.
     """
 
-    @blp.response(303, description="To FRONTEND_URL/orders/<id>?payment=<order status>")
-    @blp.alt_response(200, description="A small page, when no FRONTEND_URL is set")
-    @blp.alt_response(400, description="No tran_id (HTML)")
-    @blp.alt_response(404, description="Unknown tran_id (HTML)")
+    @blp.doc(operationId="returnFromGateway")
+    @_return_docs
     @inject
     def get(
         self,
@@ -198,11 +221,8 @@ class GatewayReturn(MethodView):
         """The customer's browser back from the gateway (fields in the query string)"""
         return _land(outcome, confirm, frontend_url)
 
-    @blp.doc(requestBody=FORM_BODY)
-    @blp.response(303, description="To FRONTEND_URL/orders/<id>?payment=<order status>")
-    @blp.alt_response(200, description="A small page, when no FRONTEND_URL is set")
-    @blp.alt_response(400, description="No tran_id (HTML)")
-    @blp.alt_response(404, description="Unknown tran_id (HTML)")
+    @blp.doc(operationId="postReturnFromGateway", requestBody=FORM_BODY)
+    @_return_docs
     @inject
     def post(
         self,

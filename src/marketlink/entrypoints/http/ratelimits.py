@@ -17,7 +17,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from marketlink.config import Settings
-from marketlink.entrypoints.http.errors import error_response
+from marketlink.entrypoints.http.errors import HTTP_ERROR_CODES, error_response
 
 FAILED_LOGINS_PER_ACCOUNT = "10 per minute"
 FAILED_LOGINS_PER_ADDRESS = "30 per minute"
@@ -92,7 +92,7 @@ def limit_failed_logins(
         return error_response(
             429,
             "Too many failed attempts; try again later.",
-            error="rate_limited",
+            error=HTTP_ERROR_CODES[429],
             headers={"Retry-After": str(retry_after)},
         )
 

@@ -25,6 +25,20 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 hashes anything; this only bounds the work 
 
 MONEY_DOC = {"type": "string", "format": "decimal", "example": "1500.00", "description": "BDT"}
 
+# A price in a query string: a decimal (never a float, as everywhere money goes).
+PRICE_FILTER_DOC = {"type": "string", "format": "decimal", "example": "1000.00"}
+
+# The demo customer that `marketlink seed-demo` creates (cli.DEMO_CUSTOMER; a test keeps
+# them equal): Swagger's login example signs in as them.
+DEMO_CUSTOMER_EMAIL = "demo-customer@example.com"
+DEMO_CUSTOMER_PASSWORD = "demo-customer-password"  # noqa: S105 - published demo data
+
+
+def example(value: Any, **metadata: Any) -> dict[str, Any]:
+    """A field's OpenAPI metadata with an example, which Swagger puts in its request body."""
+    return {"example": value, **metadata}
+
+
 # Base schemas ---------------------------------------------------------------------------
 
 
@@ -124,35 +138,72 @@ def strict_int(*, minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
 class ErrorOut(ma.Schema):
     """Every error: flask-smorest's shape plus a stable `error` code for domain errors."""
 
-    code = fields.Integer(metadata={"description": "HTTP status code"})
-    status = fields.String(metadata={"description": "HTTP status name"})
+    code = fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "HTTP status name"})
     message = fields.String(metadata={"description": "What went wrong, for people"})
     error = fields.String(metadata={"description": "Stable machine-readable code"})
-    errors = fields.Dict(metadata={"description": "Field errors by location"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.List(fields.String())),
+        metadata={
+            "description": "Validation errors: by location (`json`, `query`, `headers`), "
+            "then by field (`_schema` for the whole), a list of messages",
+            "example": {"json": {"variant_id": ["Missing data for required field."]}},
+        },
+    )
+
+
+class PaginationMetadata(ma.Schema):
+    """`X-Pagination` (JSON): page numbers absent when there is no such page."""
+
+    total = fields.Integer(required=True, metadata={"description": "Items in all pages"})
+    total_pages = fields.Integer(required=True, metadata={"description": "Number of pages"})
+    first_page = fields.Integer(metadata={"description": "First page number"})
+    last_page = fields.Integer(metadata={"description": "Last page number"})
+    page = fields.Integer(metadata={"description": "This page's number"})
+    previous_page = fields.Integer(metadata={"description": "Previous page number"})
+    next_page = fields.Integer(metadata={"description": "Next page number"})
 
 
 # Accounts -------------------------------------------------------------------------------
 
 
 class RegisterIn(JsonSchema):
-    email = Email(required=True, validate=validate.Length(max=254))
+    email = Email(
+        required=True, validate=validate.Length(max=254), metadata=example("nadia@example.com")
+    )
     password = fields.String(
         required=True,
         load_only=True,
         validate=validate.Length(min=8, max=MAX_PASSWORD_LENGTH),
+        metadata=example("correct-horse-battery", description="At least 8 characters"),
     )
-    first_name = Text(required=True, validate=NAME_LENGTH)
-    last_name = Text(required=True, validate=NAME_LENGTH)
-    phone_number = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    first_name = Text(required=True, validate=NAME_LENGTH, metadata=example("Nadia"))
+    last_name = Text(required=True, validate=NAME_LENGTH, metadata=example("Islam"))
+    phone_number = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=32),
+        metadata=example("+8801711000000"),
+    )
     role = fields.String(
-        required=True, validate=validate.OneOf([Role.CUSTOMER.value, Role.VENDOR.value])
+        required=True,
+        validate=validate.OneOf([Role.CUSTOMER.value, Role.VENDOR.value]),
+        metadata=example(Role.CUSTOMER.value),
     )
 
 
 class LoginIn(JsonSchema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    email = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=254),
+        metadata=example(DEMO_CUSTOMER_EMAIL),
+    )
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(max=MAX_PASSWORD_LENGTH)
+        required=True,
+        load_only=True,
+        validate=validate.Length(max=MAX_PASSWORD_LENGTH),
+        metadata=example(DEMO_CUSTOMER_PASSWORD),
     )
 
 
@@ -174,97 +225,120 @@ class RefreshedOut(ma.Schema):
 class ProfilePatchIn(JsonSchema):
     """Names and phone only: role, email and is_active are refused (422)."""
 
-    first_name = Text(validate=NAME_LENGTH)
-    last_name = Text(validate=NAME_LENGTH)
-    phone_number = Text(allow_none=True, validate=validate.Length(max=32))
+    first_name = Text(validate=NAME_LENGTH, metadata=example("Karim"))
+    last_name = Text(validate=NAME_LENGTH, metadata=example("Hasan"))
+    phone_number = Text(
+        allow_none=True,
+        validate=validate.Length(max=32),
+        metadata=example("+8801711000000", description="null clears it"),
+    )
 
 
 class UserOut(ma.Schema):
-    id = fields.Integer()
-    email = fields.String()
-    first_name = fields.String()
-    last_name = fields.String()
-    phone_number = fields.String(allow_none=True)
-    role = fields.String()
-    is_active = fields.Boolean()
-    date_joined = Timestamp()
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    phone_number = fields.String(required=True, allow_none=True)
+    role = fields.Enum(Role, by_value=True, required=True)
+    is_active = fields.Boolean(required=True)
+    date_joined = Timestamp(required=True)
 
 
 # Vendors --------------------------------------------------------------------------------
 
 
+SHOP_NAME = example("Demo Auto Care")
+SHOP_ADDRESS = example("House 12, Road 5, Dhanmondi")
+
+
 class VendorIn(JsonSchema):
-    business_name = Text(required=True, validate=NAME_LENGTH)
-    address = Text(required=True, validate=validate.Length(min=1, max=500))
+    business_name = Text(required=True, validate=NAME_LENGTH, metadata=SHOP_NAME)
+    address = Text(required=True, validate=validate.Length(min=1, max=500), metadata=SHOP_ADDRESS)
 
 
 class VendorPatchIn(JsonSchema):
-    business_name = Text(validate=NAME_LENGTH)
-    address = Text(validate=validate.Length(min=1, max=500))
+    business_name = Text(validate=NAME_LENGTH, metadata=SHOP_NAME)
+    address = Text(validate=validate.Length(min=1, max=500), metadata=SHOP_ADDRESS)
 
 
 class VendorOut(ma.Schema):
-    id = fields.Integer()
-    user_id = fields.Integer()
-    business_name = fields.String()
-    address = fields.String()
-    is_active = fields.Boolean()
-    created_at = Timestamp()
+    id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    business_name = fields.String(required=True)
+    address = fields.String(required=True)
+    is_active = fields.Boolean(required=True)
+    created_at = Timestamp(required=True)
 
 
 # Catalog --------------------------------------------------------------------------------
 
 
+VARIANT_NAME = example("Front axle")
+MINUTES = example(60, description="How long the job takes")
+STOCK = example(3, description="Bookings it can hold at the same time")
+
+
 class VariantIn(JsonSchema):
-    name = Text(required=True, validate=NAME_LENGTH)
+    name = Text(required=True, validate=NAME_LENGTH, metadata=VARIANT_NAME)
     price = MoneyAmount(required=True)
-    estimated_minutes = strict_int(minimum=1, maximum=MAX_ESTIMATED_MINUTES, required=True)
-    stock = strict_int(minimum=0, maximum=MAX_STOCK, required=True)
+    estimated_minutes = strict_int(
+        minimum=1, maximum=MAX_ESTIMATED_MINUTES, required=True, metadata=MINUTES
+    )
+    stock = strict_int(minimum=0, maximum=MAX_STOCK, required=True, metadata=STOCK)
 
 
 class VariantPatchIn(JsonSchema):
-    name = Text(validate=NAME_LENGTH)
+    name = Text(validate=NAME_LENGTH, metadata=VARIANT_NAME)
     price = MoneyAmount()
-    estimated_minutes = strict_int(minimum=1, maximum=MAX_ESTIMATED_MINUTES)
-    stock = strict_int(minimum=0, maximum=MAX_STOCK)
-    is_active = StrictBoolean()
+    estimated_minutes = strict_int(minimum=1, maximum=MAX_ESTIMATED_MINUTES, metadata=MINUTES)
+    stock = strict_int(minimum=0, maximum=MAX_STOCK, metadata=STOCK)
+    is_active = StrictBoolean(metadata=example(True))
 
 
 class VariantOut(ma.Schema):
-    id = fields.Integer()
-    service_id = fields.Integer()
-    name = fields.String()
-    price = fields.Decimal(as_string=True, places=2, attribute="price.amount", metadata=MONEY_DOC)
-    estimated_minutes = fields.Integer()
-    stock = fields.Integer()
-    reserved = fields.Integer()
-    available = fields.Integer()
-    is_active = fields.Boolean()
+    id = fields.Integer(required=True)
+    service_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    price = fields.Decimal(
+        as_string=True, places=2, attribute="price.amount", required=True, metadata=MONEY_DOC
+    )
+    estimated_minutes = fields.Integer(required=True)
+    stock = fields.Integer(required=True)
+    reserved = fields.Integer(required=True)
+    available = fields.Integer(required=True)
+    is_active = fields.Boolean(required=True)
+
+
+SERVICE_NAME = example("Brake pad replacement")
+SERVICE_DESCRIPTION = example("New brake pads, discs checked, brake fluid topped up.")
 
 
 class ServiceIn(JsonSchema):
-    name = Text(required=True, validate=NAME_LENGTH)
-    description = Text(load_default="", validate=validate.Length(max=5000))
+    name = Text(required=True, validate=NAME_LENGTH, metadata=SERVICE_NAME)
+    description = Text(
+        load_default="", validate=validate.Length(max=5000), metadata=SERVICE_DESCRIPTION
+    )
 
 
 class ServicePatchIn(JsonSchema):
-    name = Text(validate=NAME_LENGTH)
-    description = Text(validate=validate.Length(max=5000))
-    is_active = StrictBoolean()
+    name = Text(validate=NAME_LENGTH, metadata=SERVICE_NAME)
+    description = Text(validate=validate.Length(max=5000), metadata=SERVICE_DESCRIPTION)
+    is_active = StrictBoolean(metadata=example(True))
 
 
 class ServiceOut(ma.Schema):
-    id = fields.Integer()
-    vendor_id = fields.Integer()
-    name = fields.String()
-    description = fields.String()
-    is_active = fields.Boolean()
-    created_at = Timestamp()
-    variants = fields.List(fields.Nested(VariantOut))
+    id = fields.Integer(required=True)
+    vendor_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    is_active = fields.Boolean(required=True)
+    created_at = Timestamp(required=True)
+    variants = fields.List(fields.Nested(VariantOut), required=True)
 
 
 class VendorDetailOut(VendorOut):
-    services = fields.List(fields.Nested(ServiceOut))
+    services = fields.List(fields.Nested(ServiceOut), required=True)
 
 
 class ServiceQuery(QuerySchema):
@@ -273,27 +347,13 @@ class ServiceQuery(QuerySchema):
         validate=validate.Length(max=255),
         metadata={"description": "Name or description contains this (case-insensitive)"},
     )
-    min_price = fields.Decimal(validate=validate_price_filter)
-    max_price = fields.Decimal(validate=validate_price_filter)
+    min_price = fields.Decimal(validate=validate_price_filter, metadata=PRICE_FILTER_DOC)
+    max_price = fields.Decimal(validate=validate_price_filter, metadata=PRICE_FILTER_DOC)
     available = QueryBoolean(metadata={"description": "true: only services with a free slot"})
-    sort = fields.String(
-        load_default=CatalogSort.NEWEST.value,
-        validate=validate.OneOf([s.value for s in CatalogSort]),
-    )
+    sort = fields.Enum(CatalogSort, by_value=True, load_default=CatalogSort.NEWEST)
 
     @ma.validates_schema
     def _price_range(self, data: dict[str, Any], **kwargs: Any) -> None:
         low, high = data.get("min_price"), data.get("max_price")
         if low is not None and high is not None and low > high:
             raise ma.ValidationError("Must not be above max_price.", "min_price")
-
-
-class PageQuery(QuerySchema):
-    """Pagination: `page_size` above the maximum is capped, not refused."""
-
-    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
-    page_size = fields.Integer(
-        load_default=20,
-        validate=validate.Range(min=1),
-        metadata={"description": "Items per page; values above 100 are capped at 100"},
-    )

@@ -11,6 +11,12 @@ from dependency_injector.wiring import Provide, inject
 from flask.views import MethodView
 from flask_smorest.pagination import PaginationParameters
 
+from marketlink.application.errors import (
+    ConcurrentUpdate,
+    Forbidden,
+    NotFound,
+    VendorProfileExists,
+)
 from marketlink.application.use_cases.vendors import (
     CreateVendorProfile,
     GetOwnVendorProfile,
@@ -37,10 +43,10 @@ blp = Blueprint("vendors", __name__, url_prefix="/api/v1", description="Vendor p
 @blp.route("/vendors/me")
 class OwnProfile(MethodView):
     @authenticated(blp)
+    @blp.doc(operationId="createMyVendorProfile")
     @blp.arguments(VendorIn)
     @blp.response(201, VendorOut)
-    @blp.alt_response(403, response="FORBIDDEN", description="Only vendors have a profile")
-    @blp.alt_response(409, response="CONFLICT", description="You already have a profile")
+    @blp.raises(Forbidden, VendorProfileExists, ConcurrentUpdate)
     @inject
     def post(
         self,
@@ -51,9 +57,9 @@ class OwnProfile(MethodView):
         return create(current_actor(), data["business_name"], data["address"])
 
     @authenticated(blp)
+    @blp.doc(operationId="getMyVendorProfile")
     @blp.response(200, VendorOut)
-    @blp.alt_response(403, response="FORBIDDEN")
-    @blp.alt_response(404, response="NOT_FOUND", description="No profile yet")
+    @blp.raises(Forbidden, NotFound)
     @inject
     def get(
         self, get_own: GetOwnVendorProfile = Provide[Container.get_own_vendor_profile]
@@ -62,10 +68,10 @@ class OwnProfile(MethodView):
         return get_own(current_actor())
 
     @authenticated(blp)
+    @blp.doc(operationId="updateMyVendorProfile")
     @blp.arguments(VendorPatchIn)
     @blp.response(200, VendorOut)
-    @blp.alt_response(403, response="FORBIDDEN")
-    @blp.alt_response(404, response="NOT_FOUND", description="No profile yet")
+    @blp.raises(Forbidden, NotFound, ConcurrentUpdate)
     @inject
     def patch(
         self,
@@ -78,6 +84,7 @@ class OwnProfile(MethodView):
 
 @blp.route("/vendors")
 class Vendors(MethodView):
+    @blp.doc(operationId="listVendors")
     @blp.response(200, VendorOut(many=True))
     @blp.paginate()
     @inject
@@ -94,8 +101,9 @@ class Vendors(MethodView):
 
 @blp.route(f"/vendors/<int(min=1, max={MAX_ID}):vendor_id>")
 class Vendor(MethodView):
+    @blp.doc(operationId="getVendor")
     @blp.response(200, VendorDetailOut)
-    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.raises(NotFound)
     @inject
     def get(self, vendor_id: int, get_vendor: GetVendor = Provide[Container.get_vendor]) -> Any:
         """One active vendor with its active services"""
