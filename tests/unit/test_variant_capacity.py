@@ -64,7 +64,7 @@ def test_price_must_be_positive_and_at_most_the_ceiling(price):
 
 
 def test_catalogue_prices_are_in_taka():
-    with pytest.raises(InvalidValue, match="prices are in BDT"):
+    with pytest.raises(InvalidValue, match="Prices are in BDT"):
         make_variant().change_price(Money.of("1200.00", "USD"))
     with pytest.raises(InvalidValue):
         ServiceVariant(

@@ -40,7 +40,7 @@ class ServiceVariant:
         self._check_price(self.price)
         self._check_minutes(self.estimated_minutes)
         if not 0 <= self.stock <= MAX_STOCK:
-            raise InvalidValue(f"stock must be between 0 and {MAX_STOCK}")
+            raise InvalidValue(f"Stock must be between 0 and {MAX_STOCK}.")
         if not 0 <= self.reserved <= self.stock:
             raise StockBelowReserved()
 
@@ -62,9 +62,11 @@ class ServiceVariant:
 
     def change_stock(self, stock: int) -> None:
         if not 0 <= stock <= MAX_STOCK:
-            raise InvalidValue(f"stock must be between 0 and {MAX_STOCK}")
+            raise InvalidValue(f"Stock must be between 0 and {MAX_STOCK}.")
         if stock < self.reserved:
-            raise StockBelowReserved(f"stock cannot be {stock}: {self.reserved} slots are reserved")
+            raise StockBelowReserved(
+                f"Stock cannot be {stock}: {self.reserved} slots are reserved."
+            )
         self.stock = stock
 
     def change_price(self, price: Money) -> None:
@@ -78,14 +80,14 @@ class ServiceVariant:
     @staticmethod
     def _check_price(price: Money) -> None:
         if price.currency != CATALOGUE_CURRENCY:
-            raise InvalidValue(f"prices are in {CATALOGUE_CURRENCY}, not {price.currency}")
+            raise InvalidValue(f"Prices are in {CATALOGUE_CURRENCY}, not {price.currency}.")
         if not price.is_positive or price > MAX_PRICE:
-            raise InvalidValue("price must be above 0 and at most 500000.00")
+            raise InvalidValue("Price must be above 0 and at most 500000.00.")
 
     @staticmethod
     def _check_minutes(minutes: int) -> None:
         if not 1 <= minutes <= MAX_ESTIMATED_MINUTES:
-            raise InvalidValue(f"estimated_minutes must be between 1 and {MAX_ESTIMATED_MINUTES}")
+            raise InvalidValue(f"Estimated minutes must be between 1 and {MAX_ESTIMATED_MINUTES}.")
 
 
 @dataclass(eq=False)

@@ -52,7 +52,7 @@ class InvalidTransition(DomainError):
     def __init__(self, from_status: object, to_status: object) -> None:
         self.from_status = from_status
         self.to_status = to_status
-        super().__init__(f"cannot change an order from {from_status} to {to_status}")
+        super().__init__(f"Cannot change an order from {from_status} to {to_status}.")
 
 
 class InvalidPaymentTransition(DomainError):
@@ -63,7 +63,7 @@ class InvalidPaymentTransition(DomainError):
     def __init__(self, state: object, event: object) -> None:
         self.state = state
         self.event = event
-        super().__init__(f"a payment in state {state} cannot take the event {event}")
+        super().__init__(f"A payment in state {state} cannot take the event {event}.")
 
 
 class InactiveVariant(DomainError):

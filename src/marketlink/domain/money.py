@@ -22,28 +22,28 @@ class Money:
 
     def __post_init__(self) -> None:
         if isinstance(self.amount, float) or not isinstance(self.amount, Decimal):
-            raise InvalidMoney("money must be built from a Decimal or a string, never a float")
+            raise InvalidMoney("Money must be built from a Decimal or a string, never a float.")
         if not self.amount.is_finite():
-            raise InvalidMoney("money must be a finite amount")
+            raise InvalidMoney("Money must be a finite amount.")
         exponent = self.amount.as_tuple().exponent
         if (
             isinstance(exponent, int)
             and exponent < -2
             and self.amount != self.amount.quantize(CENT)
         ):
-            raise InvalidMoney("money has at most two decimal places")
+            raise InvalidMoney("Money has at most two decimal places.")
         if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
-            raise InvalidMoney(f"invalid currency code {self.currency!r}")
+            raise InvalidMoney(f"Invalid currency code {self.currency!r}.")
         object.__setattr__(self, "amount", self.amount.quantize(CENT))
 
     @classmethod
     def of(cls, value: str | int | Decimal, currency: str = BDT) -> Money:
         if isinstance(value, float):
-            raise InvalidMoney("money must be built from a Decimal or a string, never a float")
+            raise InvalidMoney("Money must be built from a Decimal or a string, never a float.")
         try:
             amount = Decimal(value) if not isinstance(value, Decimal) else value
         except (InvalidOperation, ValueError) as exc:
-            raise InvalidMoney(f"not an amount: {value!r}") from exc
+            raise InvalidMoney(f"Not an amount: {value!r}.") from exc
         return cls(amount, currency)
 
     @classmethod
@@ -53,7 +53,7 @@ class Money:
 
     def _same_currency(self, other: Money) -> None:
         if self.currency != other.currency:
-            raise CurrencyMismatch(f"{self.currency} vs {other.currency}")
+            raise CurrencyMismatch(f"Cannot combine {self.currency} with {other.currency}.")
 
     def __add__(self, other: Money) -> Money:
         self._same_currency(other)

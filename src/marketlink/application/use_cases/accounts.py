@@ -42,9 +42,9 @@ class Register:
 
     def __call__(self, cmd: RegisterUser, *, allow_admin: bool = False) -> User:
         if cmd.role not in SELF_SERVICE_ROLES and not allow_admin:
-            raise InvalidValue("role must be customer or vendor")
+            raise InvalidValue("Role must be customer or vendor.")
         if len(cmd.password) < MIN_PASSWORD_LENGTH:
-            raise InvalidValue(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+            raise InvalidValue(f"Password must have at least {MIN_PASSWORD_LENGTH} characters.")
         email = User.normalize_email(cmd.email)
         # Hash before the transaction: argon2 is deliberately slow.
         password_hash = self._hasher.hash(cmd.password)
@@ -119,7 +119,7 @@ class GetProfile:
         with self._uow() as uow:
             user = uow.users.get(actor.user_id)
         if user is None:
-            raise NotFound("user not found")
+            raise NotFound("User not found.")
         return user
 
 
@@ -140,7 +140,7 @@ class UpdateProfile:
         with self._uow() as uow:
             user = uow.users.get(actor.user_id)
             if user is None:
-                raise NotFound("user not found")
+                raise NotFound("User not found.")
             user.rename(changes.first_name, changes.last_name, changes.phone_number)
             uow.users.save(user)
             uow.commit()

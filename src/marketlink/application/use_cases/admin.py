@@ -46,7 +46,7 @@ class SetUserActive:
         with self._uow() as uow:
             user = uow.users.get(user_id)
             if user is None:
-                raise NotFound("user not found")
+                raise NotFound("User not found.")
             if user.is_active != is_active:
                 user.is_active = is_active
                 uow.users.save(user)
@@ -70,7 +70,7 @@ class SetVendorActive:
         with self._uow() as uow:
             vendor = uow.vendors.get(vendor_id)
             if vendor is None:
-                raise NotFound("vendor not found")
+                raise NotFound("Vendor not found.")
             if vendor.is_active != is_active:
                 vendor.is_active = is_active
                 uow.vendors.save(vendor)

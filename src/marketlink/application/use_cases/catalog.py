@@ -31,12 +31,12 @@ def _service_to_manage(uow: UnitOfWork, actor: Actor, service_id: int) -> Servic
     actor.require(Role.VENDOR, Role.ADMIN)
     service = uow.services.get(service_id)
     if service is None:
-        raise NotFound("service not found")
+        raise NotFound("Service not found.")
     if actor.is_admin:
         return service
     vendor = uow.vendors.get_by_user(actor.user_id)
     if vendor is None or vendor.id != service.vendor_id:
-        raise NotFound("service not found")
+        raise NotFound("Service not found.")
     return service
 
 
@@ -48,11 +48,11 @@ def _variant_to_manage(
         uow.variants.get_for_update(variant_id) if for_update else uow.variants.get(variant_id)
     )
     if variant is None:
-        raise NotFound("variant not found")
+        raise NotFound("Variant not found.")
     try:
         _service_to_manage(uow, actor, variant.service_id)
     except NotFound:
-        raise NotFound("variant not found") from None
+        raise NotFound("Variant not found.") from None
     return variant
 
 
@@ -65,7 +65,7 @@ class PublishService:
         with self._uow() as uow:
             vendor = _own_vendor_profile(uow, actor)
             if vendor.id is None:
-                raise InconsistentState("a stored vendor profile has no id")
+                raise InconsistentState("A stored vendor profile has no id.")
             service = Service(
                 vendor_id=vendor.id,
                 name=name,
@@ -135,7 +135,7 @@ class AddVariant:
                 # Variants are the shop's offer: only the owning vendor adds them.
                 actor.require(Role.VENDOR)
             if service.id is None:
-                raise InconsistentState("a stored service has no id")
+                raise InconsistentState("A stored service has no id.")
             variant = ServiceVariant(
                 service_id=service.id,
                 name=new.name,
@@ -217,7 +217,7 @@ class GetService:
         with self._uow() as uow:
             service = uow.services.get(service_id)
             if service is None or not _is_public(uow, service):
-                raise NotFound("service not found")
+                raise NotFound("Service not found.")
         service.variants = [v for v in service.variants if v.is_active]
         return service
 
@@ -231,7 +231,7 @@ class GetVariant:
             variant = uow.variants.get(variant_id)
             service = uow.services.get(variant.service_id) if variant else None
             if variant is None or not variant.is_active or service is None:
-                raise NotFound("variant not found")
+                raise NotFound("Variant not found.")
             if not _is_public(uow, service):
-                raise NotFound("variant not found")
+                raise NotFound("Variant not found.")
         return variant

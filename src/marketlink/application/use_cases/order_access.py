@@ -22,11 +22,11 @@ def visible_order(uow: UnitOfWork, actor: Actor, order_id: uuid.UUID) -> RepairO
     """The order if the actor may see it; anyone else's is simply not found."""
     order = uow.orders.get(order_id)
     if order is None:
-        raise NotFound("order not found")
+        raise NotFound("Order not found.")
     if actor.is_admin:
         return order
     if actor.role is Role.CUSTOMER and order.customer_id == actor.user_id:
         return order
     if actor.role is Role.VENDOR and order.vendor_id == vendor_profile_id(uow, actor):
         return order
-    raise NotFound("order not found")
+    raise NotFound("Order not found.")

@@ -69,7 +69,7 @@ def change_status(
         with uow_factory() as uow:
             order = uow.orders.get(order_id)
             if order is None:
-                raise NotFound("order not found")
+                raise NotFound("Order not found.")
             if authorize is not None:
                 authorize(uow, order)
             left = order.status

@@ -47,7 +47,7 @@ class GetOwnVendorProfile:
         with self._uow() as uow:
             vendor = uow.vendors.get_by_user(actor.user_id)
         if vendor is None:
-            raise NotFound("you have no vendor profile yet")
+            raise NotFound("You have no vendor profile yet.")
         return vendor
 
 
@@ -66,7 +66,7 @@ class UpdateOwnVendorProfile:
         with self._uow() as uow:
             vendor = uow.vendors.get_by_user(actor.user_id)
             if vendor is None:
-                raise NotFound("you have no vendor profile yet")
+                raise NotFound("You have no vendor profile yet.")
             if changes.business_name is not None:
                 vendor.business_name = changes.business_name
             if changes.address is not None:
@@ -101,7 +101,7 @@ class GetVendor:
         with self._uow() as uow:
             vendor = uow.vendors.get(vendor_id)
             if vendor is None or not vendor.is_active:
-                raise NotFound("vendor not found")
+                raise NotFound("Vendor not found.")
             services = uow.services.search(
                 CatalogQuery(vendor_id=vendor_id, page=PageRequest(1, 100))
             )

@@ -60,7 +60,7 @@ class PlaceOrder:
         with self._uow() as uow, lock:
             offer = uow.variants.get_offer_for_update(variant_id)
             if offer is None or not offer.on_sale:
-                raise NotFound("variant not found")
+                raise NotFound("Variant not found.")
             variant = offer.variant
             variant.reserve()
             now = self._clock.now()

@@ -16,14 +16,14 @@ from marketlink.domain.users import Role
 def _payment_or_not_found(uow: UnitOfWork, tran_id: str) -> Payment:
     payment = uow.payments.get(tran_id) if is_gateway_id(tran_id, MAX_TRAN_ID_LENGTH) else None
     if payment is None:
-        raise NotFound("payment not found")
+        raise NotFound("Payment not found.")
     return payment
 
 
 def _order_of(uow: UnitOfWork, payment: Payment) -> RepairOrder:
     order = uow.orders.get(payment.order_id)
     if order is None:
-        raise InconsistentState(f"payment {payment.tran_id} has no order")
+        raise InconsistentState(f"Payment {payment.tran_id} has no order.")
     return order
 
 
@@ -58,7 +58,7 @@ class AcceptPayment(_Review):
 
     def _decide(self, uow: UnitOfWork, actor: Actor, payment: Payment) -> None:
         if not payment.can(PaymentEvent.ACCEPTED):
-            raise NotPayable("only a payment held for review can be accepted")
+            raise NotPayable("Only a payment held for review can be accepted.")
         order = _order_of(uow, payment)
         now = self._clock.now()
         change = payment.accept(now, order_pending=order.status is OrderStatus.PENDING)
@@ -79,11 +79,11 @@ class RefundPayment(_Review):
 
     def _decide(self, uow: UnitOfWork, actor: Actor, payment: Payment) -> None:
         if payment.flag is None or not payment.bank_tran_id:
-            raise NotPayable("only a flagged payment that took money can be refunded")
+            raise NotPayable("Only a flagged payment that took money can be refunded.")
         if payment.refund_amount() is None:
             raise NotPayable(
-                f"this payment ({describe_amount(payment.paid_amount)}) cannot be refunded "
-                "through the gateway's API: refund it in the gateway's merchant panel"
+                f"This payment ({describe_amount(payment.paid_amount)}) cannot be refunded "
+                "through the gateway's API: refund it in the gateway's merchant panel."
             )
         order = _order_of(uow, payment)
         if payment.flag is PaymentFlag.REVIEW and order.status is OrderStatus.PENDING:

@@ -102,10 +102,10 @@ class SettlePayment:
         with self._uow() as uow:
             payment = uow.payments.get(tran_id)
             if payment is None:
-                raise InconsistentState(f"payment {tran_id} vanished")
+                raise InconsistentState(f"Payment {tran_id} vanished.")
             order = uow.orders.get(payment.order_id)
             if order is None:
-                raise InconsistentState(f"payment {tran_id} has no order")
+                raise InconsistentState(f"Payment {tran_id} has no order.")
             pending = order.status is OrderStatus.PENDING
             now = self._clock.now()
             if transaction is not None:
@@ -173,16 +173,16 @@ class HandleGatewayNotice:
 
     def __call__(self, fields: Mapping[str, str]) -> NoticeOutcome:
         if not self._gateway.verify_notice(fields):
-            raise InvalidNotice("the notice's signature does not verify")
+            raise InvalidNotice("The notice's signature does not verify.")
         tran_id = fields.get("tran_id", "").strip()
         status = fields.get("status", "").strip().upper()
         val_id = fields.get("val_id", "").strip()
         if not is_gateway_id(tran_id, MAX_TRAN_ID_LENGTH) or status not in NOTICE_STATUSES:
-            raise InvalidNotice("the notice lacks a valid tran_id or status")
+            raise InvalidNotice("The notice lacks a valid tran_id or status.")
         if status in SUCCESS_STATUSES and not val_id:
-            raise InvalidNotice("a successful notice must carry a val_id")
+            raise InvalidNotice("A successful notice must carry a val_id.")
         if val_id and not is_gateway_id(val_id, MAX_VAL_ID_LENGTH):
-            raise InvalidNotice("the notice's val_id is not well formed")
+            raise InvalidNotice("The notice's val_id is not well formed.")
         return self._settle(tran_id, status, val_id, EventSource.WEBHOOK)
 
 

@@ -116,13 +116,13 @@ class StartPayment:
         if actor is None:
             order = uow.orders.get(order_id)
             if order is None:
-                raise NotFound("order not found")
+                raise NotFound("Order not found.")
         else:
             order = visible_order(uow, actor, order_id)
             if actor.role is not Role.CUSTOMER:
-                raise Forbidden("only the customer pays for an order")
+                raise Forbidden("Only the customer pays for an order.")
         if order.status is not OrderStatus.PENDING or order.is_expired(self._clock.now()):
-            raise NotPayable(f"this order is {order.status} and cannot be paid")
+            raise NotPayable(f"This order is {order.status} and cannot be paid.")
         return order
 
     def _record_session(self, tran_id: str, session: GatewaySession | None) -> None:
