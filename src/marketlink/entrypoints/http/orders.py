@@ -21,13 +21,10 @@ from flask_smorest.pagination import PaginationParameters
 from marketlink.application.ports import PayLinks
 from marketlink.application.use_cases.orders import (
     CancelOrder,
-    CompleteWork,
-    FailWork,
     GetOrder,
     GetOrderEvents,
     ListOrders,
     PlaceOrder,
-    StartWork,
 )
 from marketlink.containers import Container
 from marketlink.domain.orders import OrderEvent, RepairOrder
@@ -193,58 +190,52 @@ class Cancel(MethodView):
         return _step(cancel, order_id, data, pay_links)
 
 
-@blp.route(f"{ORDER}/start")
-class Start(MethodView):
-    @authenticated(blp)
-    @blp.arguments(TransitionIn, required=False)
-    @blp.response(200, OrderOut)
-    @_transition_docs
+def _lifecycle_step(name: str, action: str, use_case: Any, summary: str) -> type[MethodView]:
+    """The view of a step of the job that only calls its use case: start, complete, fail.
+
+    `name` is the view's class name, hence its endpoint (`orders.<name>`); `summary` its
+    documentation. The body is optional, as for every lifecycle step.
+    """
+
     @inject
     def post(
-        self,
+        self: MethodView,
         data: dict[str, Any],
         order_id: uuid.UUID,
-        start: StartWork = Provide[Container.start_work],
+        step: Step = Provide[use_case],
         pay_links: PayLinks = Provide[Container.pay_links],
     ) -> Any:
-        """Start the job on a paid order (its shop); the body is optional"""
-        return _step(start, order_id, data, pay_links)
+        return _step(step, order_id, data, pay_links)
+
+    post.__doc__ = summary  # read by flask-smorest when the decorators below copy it
+    post.__qualname__ = f"{name}.post"
+    documented = authenticated(blp)(
+        blp.arguments(TransitionIn, required=False)(
+            blp.response(200, OrderOut)(_transition_docs(post))
+        )
+    )
+    view = type(name, (MethodView,), {"__module__": __name__, "post": documented})
+    return blp.route(f"{ORDER}/{action}")(view)  # type: ignore[no-any-return]
 
 
-@blp.route(f"{ORDER}/complete")
-class Complete(MethodView):
-    @authenticated(blp)
-    @blp.arguments(TransitionIn, required=False)
-    @blp.response(200, OrderOut)
-    @_transition_docs
-    @inject
-    def post(
-        self,
-        data: dict[str, Any],
-        order_id: uuid.UUID,
-        complete: CompleteWork = Provide[Container.complete_work],
-        pay_links: PayLinks = Provide[Container.pay_links],
-    ) -> Any:
-        """Finish the job (its shop): the slot is released; the body is optional"""
-        return _step(complete, order_id, data, pay_links)
+Start = _lifecycle_step(
+    "Start",
+    "start",
+    Container.start_work,
+    "Start the job on a paid order (its shop); the body is optional",
+)
+Complete = _lifecycle_step(
+    "Complete",
+    "complete",
+    Container.complete_work,
+    "Finish the job (its shop): the slot is released; the body is optional",
+)
+Fail = _lifecycle_step(
+    "Fail",
+    "fail",
+    Container.fail_work,
+    """Give up on a job in progress (its shop or an admin)
 
-
-@blp.route(f"{ORDER}/fail")
-class Fail(MethodView):
-    @authenticated(blp)
-    @blp.arguments(TransitionIn, required=False)
-    @blp.response(200, OrderOut)
-    @_transition_docs
-    @inject
-    def post(
-        self,
-        data: dict[str, Any],
-        order_id: uuid.UUID,
-        fail: FailWork = Provide[Container.fail_work],
-        pay_links: PayLinks = Provide[Container.pay_links],
-    ) -> Any:
-        """Give up on a job in progress (its shop or an admin)
-
-        The slot is released and the customer's payment refunded. The body is optional.
-        """
-        return _step(fail, order_id, data, pay_links)
+    The slot is released and the customer's payment refunded. The body is optional.
+    """,
+)
