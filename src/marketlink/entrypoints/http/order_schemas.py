@@ -40,7 +40,7 @@ class OrderQuery(QuerySchema):
 
 
 class OrderOut(ma.Schema):
-    """An order; `payment_url` is MarketLink's own signed pay link for it."""
+    """An order; `payment_url` is MarketLink's own signed pay link for it while it is pending."""
 
     id = fields.UUID()
     customer_id = fields.Integer()
@@ -54,7 +54,11 @@ class OrderOut(ma.Schema):
     )
     currency = fields.String(attribute="total_amount.currency", metadata={"example": "BDT"})
     payment_url = fields.String(
-        metadata={"description": "Open in a browser to pay: redirects to the gateway"}
+        allow_none=True,
+        metadata={
+            "description": "Open in a browser to pay: redirects to the gateway. "
+            "Null once the order is no longer pending."
+        },
     )
     created_at = Timestamp()
     updated_at = Timestamp()

@@ -27,7 +27,7 @@ from marketlink.application.use_cases.orders import (
     PlaceOrder,
 )
 from marketlink.containers import Container
-from marketlink.domain.orders import OrderEvent, RepairOrder
+from marketlink.domain.orders import OrderEvent, OrderStatus, RepairOrder
 from marketlink.entrypoints.http.auth import authenticated, current_actor
 from marketlink.entrypoints.http.blueprint import Blueprint, page_request
 from marketlink.entrypoints.http.idempotency import idempotent
@@ -60,9 +60,11 @@ _ORDER_FIELDS = (
 
 
 def with_pay_link(order: RepairOrder, pay_links: PayLinks) -> dict[str, Any]:
-    """The order as OrderOut dumps it: its own fields and its signed pay link."""
+    """The order as OrderOut dumps it: its own fields, and its signed pay link while it is
+    pending (null once it can no longer be paid)."""
     fields = {name: getattr(order, name) for name in _ORDER_FIELDS}
-    return {**fields, "payment_url": pay_links.url_for(order.id)}
+    payable = order.status is OrderStatus.PENDING
+    return {**fields, "payment_url": pay_links.url_for(order.id) if payable else None}
 
 
 @blp.route("/orders")
