@@ -875,3 +875,51 @@ class TestPaymentUrl:
     def test_the_openapi_document_says_it_may_be_null(self, client):
         order = client.get("/openapi.json").json["components"]["schemas"]["OrderOut"]
         assert order["properties"]["payment_url"]["nullable"] is True
+
+
+# Order ids that are not UUIDs --------------------------------------------------------------------
+
+ORDER_ROUTES = [
+    ("GET", ""),
+    ("GET", "/events"),
+    ("GET", "/payments"),
+    ("POST", "/payment"),
+    ("POST", "/cancel"),
+    ("POST", "/start"),
+    ("POST", "/complete"),
+    ("POST", "/fail"),
+]
+NOT_UUIDS = ["123", "not-a-uuid", "0" * 32, f"{uuid.uuid4()}x", "%20"]
+
+
+class TestOrderIdsThatAreNotUuids:
+    """An id that cannot be an order's is answered like an order that does not exist."""
+
+    @pytest.mark.parametrize(("method", "suffix"), ORDER_ROUTES)
+    @pytest.mark.parametrize("role", ["customer", "vendor"])
+    def test_it_is_not_found_like_an_unknown_order(self, client, api, method, suffix, role):
+        who = api.account(role)
+        unknown = client.open(
+            f"{ORDERS}/{uuid.uuid4()}{suffix}", method=method, headers=who.headers
+        )
+        body = assert_error(unknown, 404, "not_found")
+        for order_id in NOT_UUIDS:
+            response = client.open(
+                f"{ORDERS}/{order_id}{suffix}", method=method, headers=who.headers
+            )
+            assert response.status_code == 404, order_id
+            assert response.json == body, order_id
+
+    @pytest.mark.parametrize(("method", "suffix"), ORDER_ROUTES)
+    def test_without_a_token_it_is_unauthorized_like_an_unknown_order(self, client, method, suffix):
+        unknown = client.open(f"{ORDERS}/{uuid.uuid4()}{suffix}", method=method)
+        body = assert_error(unknown, 401)
+        response = client.open(f"{ORDERS}/123{suffix}", method=method)
+        assert response.status_code == 401
+        assert response.json == body
+
+    def test_the_openapi_document_still_says_uuid(self, client):
+        paths = client.get("/openapi.json").json["paths"]
+        for _method, suffix in ORDER_ROUTES:
+            [parameter] = paths[f"/api/v1/orders/{{order_id}}{suffix}"]["parameters"]
+            assert parameter["schema"] == {"type": "string", "format": "uuid"}, suffix

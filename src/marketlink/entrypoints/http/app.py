@@ -15,6 +15,7 @@ from marketlink.entrypoints.http import (
     catalog,
     health,
     orders,
+    paths,
     pay_link,
     payments,
     vendors,
@@ -52,7 +53,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.config.update(_flask_config(settings))
     container.wire()
 
+    app.url_map.converters.update(paths.CONVERTERS)
     api = Api(app)
+    for converter in paths.CONVERTERS.values():
+        api.register_converter(converter, paths.converter_schema)
     api.spec.components.security_scheme(
         BEARER_AUTH, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

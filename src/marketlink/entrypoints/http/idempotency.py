@@ -3,7 +3,7 @@
 Use it on a view that needs it, under `authenticated(blp)` and above the smorest
 decorators (so that it sees the final response, validation errors included)::
 
-    @blp.route("/orders/<uuid:order_id>/cancel")
+    @blp.route("/orders/<order_id:order_id>/cancel")
     class Cancel(MethodView):
         @authenticated(blp)
         @idempotent(blp)

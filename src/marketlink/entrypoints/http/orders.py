@@ -38,11 +38,12 @@ from marketlink.entrypoints.http.order_schemas import (
     OrderQuery,
     TransitionIn,
 )
+from marketlink.entrypoints.http.paths import ORDER_ID
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Booking and the job")
 
-# A malformed order id does not match the route: 404, like an unknown one.
-ORDER = "/orders/<uuid:order_id>"
+# An id that is not a UUID is answered like an unknown order (see paths.py).
+ORDER = f"/orders/<{ORDER_ID}:order_id>"
 
 _ORDER_FIELDS = (
     "id",

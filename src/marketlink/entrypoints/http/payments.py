@@ -31,6 +31,7 @@ from marketlink.entrypoints.http.auth import authenticated, current_actor
 from marketlink.entrypoints.http.blueprint import Blueprint
 from marketlink.entrypoints.http.idempotency import idempotent
 from marketlink.entrypoints.http.pages import page
+from marketlink.entrypoints.http.paths import ORDER_ID
 from marketlink.entrypoints.http.payment_schemas import (
     NoticeResultOut,
     PaymentLinksOut,
@@ -62,7 +63,7 @@ def _limit_body() -> None:
 # Opening a payment and reading the attempts ------------------------------------------------
 
 
-@blp.route("/orders/<uuid:order_id>/payment")
+@blp.route(f"/orders/<{ORDER_ID}:order_id>/payment")
 class OrderPayment(MethodView):
     @authenticated(blp)
     @idempotent(blp)
@@ -83,7 +84,7 @@ class OrderPayment(MethodView):
         return {"payment_url": pay_links.url_for(order_id), "gateway_url": opened.gateway_url}
 
 
-@blp.route("/orders/<uuid:order_id>/payments")
+@blp.route(f"/orders/<{ORDER_ID}:order_id>/payments")
 class OrderPayments(MethodView):
     @authenticated(blp)
     @blp.response(200, PaymentOut(many=True))
