@@ -19,6 +19,7 @@ from flask_smorest.pagination import PaginationParameters
 from flask_smorest.utils import unpack_tuple_response
 
 from marketlink.application.ports import PageRequest
+from marketlink.entrypoints.http.json_bodies import JsonBodyParser
 from marketlink.entrypoints.http.schemas import ErrorOut, PageQuery
 
 MAX_PAGE_SIZE = 100
@@ -30,6 +31,9 @@ class Api(flask_smorest.Api):  # type: ignore[misc]  # flask-smorest is untyped
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # flask-smorest is untyped
+    # 415 for a body that is not JSON where JSON is expected, one message for bad JSON.
+    ARGUMENTS_PARSER = JsonBodyParser()
+
     def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         """As flask-smorest's, with one schema instance for every request.
 
