@@ -56,7 +56,7 @@ def test_readyz_names_redis_when_it_is_down(settings):
 def test_unknown_routes_and_methods_answer_json(client):
     body = assert_error(client.get("/api/v1/nothing-here"), 404, "not_found")
     assert "<" not in body["message"]
-    assert_error(client.get("/"), 404)
+    assert_error(client.get("/nothing-here"), 404)
     response = client.put("/api/v1/services")
     assert_error(response, 405, "method_not_allowed")
     assert "GET" in response.headers["Allow"]
@@ -271,3 +271,33 @@ def test_a_415_is_not_the_answer_kept_for_an_idempotency_key(client, api):
     )
     assert_error(right, 404, "not_found")
     assert "Idempotent-Replayed" not in right.headers
+
+
+# The root: where `make run`'s "Running on http://127.0.0.1:8000" leads ------------------------
+
+
+def _links(page: str) -> dict[str, str]:
+    return {href: text for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', page)}
+
+
+def test_the_root_is_a_small_page_that_leads_to_the_docs_and_the_health_checks(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    links = _links(response.get_data(as_text=True))
+    assert {"/swagger/", "/openapi.json", "/healthz", "/readyz"} <= set(links)
+    for href in links:
+        assert client.get(href).status_code == 200, href
+    assert client.head("/").status_code == 200
+
+
+def test_the_root_links_no_admin_panel_while_the_app_serves_none(client):
+    assert "/admin/" not in _links(client.get("/").get_data(as_text=True))
+
+
+def test_the_root_links_the_admin_panel_when_the_app_serves_one(app, client):
+    # The admin panel is a part of its own; one route stands in for it here.
+    app.add_url_rule("/admin/", "admin_panel", lambda: "the admin panel")
+    links = _links(client.get("/").get_data(as_text=True))
+    assert "/admin/" in links
+    assert client.get("/admin/").status_code == 200
