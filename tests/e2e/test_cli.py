@@ -183,3 +183,13 @@ def test_run_hands_out_links_and_callbacks_on_the_port_it_serves(
     finally:
         container.unwire()
         container.engine().dispose()
+
+
+def test_seed_demo_once_prints_the_demo_sign_ins_every_time(runner, migrated):
+    # `make run` seeds with --once: the credentials must show on every run, not the first.
+    for _ in range(2):
+        result = invoke(runner, migrated, "seed-demo", "--once")
+        assert result.exit_code == 0, result.output
+        for demo in (DEMO_VENDOR, DEMO_CUSTOMER):
+            [line] = [line for line in result.output.splitlines() if demo.email in line]
+            assert demo.password in line and demo.role.value in line

@@ -164,7 +164,11 @@ DEMO_CATALOG: list[tuple[str, str, list[tuple[str, str, int, int]]]] = [
 
 
 @cli.command("seed-demo", with_appcontext=False)
-@click.option("--once", is_flag=True, help="Do nothing if the demo vendor exists already.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Create nothing if the demo vendor exists already (the sign-ins are still shown).",
+)
 def seed_demo(once: bool) -> None:
     """A demo vendor with a shop, services and variants, and a demo customer."""
     with _container() as container:
@@ -173,6 +177,7 @@ def seed_demo(once: bool) -> None:
         except EmailTaken:
             if once:
                 click.echo("demo data exists already; nothing to do")
+                _echo_demo_sign_ins()  # `make run` seeds with --once: show them every time
                 return
             _fail(f"{DEMO_VENDOR.email} exists already (use --once to skip quietly)")
         container.create_vendor_profile()(vendor, "Demo Auto Care", "House 12, Road 5, Dhanmondi")
@@ -184,7 +189,12 @@ def seed_demo(once: bool) -> None:
                 container.add_variant()(vendor, service.id, new)
         with contextlib.suppress(EmailTaken):  # a customer of that name is fine as it is
             _demo_account(container, DEMO_CUSTOMER)
-    click.echo("demo data created; sign in with:")
+    click.echo("demo data created")
+    _echo_demo_sign_ins()
+
+
+def _echo_demo_sign_ins() -> None:
+    click.echo("sign in with:")
     for demo in (DEMO_VENDOR, DEMO_CUSTOMER):
         click.echo(f"  {demo.role.value:<8}  {demo.email}  {demo.password}")
 
