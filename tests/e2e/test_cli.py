@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from importlib.metadata import version
 
 import pytest
 from click.testing import CliRunner
@@ -193,3 +194,57 @@ def test_seed_demo_once_prints_the_demo_sign_ins_every_time(runner, migrated):
         for demo in (DEMO_VENDOR, DEMO_CUSTOMER):
             [line] = [line for line in result.output.splitlines() if demo.email in line]
             assert demo.password in line and demo.role.value in line
+
+
+# The command line shows MarketLink, not Flask ------------------------------------------------
+
+COMMANDS = [
+    "create-admin",
+    "expire-orders",
+    "migrate",
+    "reconcile-payments",
+    "routes",
+    "run",
+    "seed-demo",
+    "serve",
+    "shell",
+    "write-openapi",
+]
+
+
+def test_help_shows_marketlinks_commands_and_options_only(runner, env):
+    result = invoke(runner, env, "--help")
+    assert result.exit_code == 0, result.output
+    listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line]
+    assert listed == COMMANDS
+    options = result.output.split("Options:")[1].split("Commands:")[0]
+    for flask_own in ("--env-file", "--app", "--debug", "Flask"):
+        assert flask_own not in options, flask_own
+    assert "--version" in options and "--help" in options
+    assert "..." not in result.output.split("Commands:")[1], "every summary is shown whole"
+
+
+def test_version_is_marketlinks(runner, env):
+    result = invoke(runner, env, "--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"marketlink {version('marketlink')}"
+
+
+def test_routes_lists_the_api(runner, migrated):
+    result = invoke(runner, migrated, "routes")
+    assert result.exit_code == 0, result.output
+    assert "/api/v1/orders" in result.output
+    assert "orders.Start" in result.output
+
+
+def test_write_openapi_writes_the_served_document(runner, migrated, client_for, tmp_path):
+    target = tmp_path / "docs" / "openapi.json"
+    target.parent.mkdir()
+    result = invoke(runner, migrated, "write-openapi", str(target))
+    assert result.exit_code == 0, result.output
+    served = client_for(migrated).get("/openapi.json")
+    assert target.read_bytes() == served.get_data() + b"\n"
+    assert json.loads(target.read_text())["paths"]
+
+    printed = invoke(runner, migrated, "write-openapi", "-")
+    assert printed.output.encode() == target.read_bytes()
