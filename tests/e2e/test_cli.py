@@ -248,3 +248,55 @@ def test_write_openapi_writes_the_served_document(runner, migrated, client_for, 
 
     printed = invoke(runner, migrated, "write-openapi", "-")
     assert printed.output.encode() == target.read_bytes()
+
+
+# One rule for an account's email and password, wherever the account is opened -----------------
+
+
+def test_create_admin_refuses_what_registration_refuses(runner, migrated, client_for):
+    result = runner.invoke(
+        cli,
+        ["create-admin", "--email", "not-an-email", "--password", "long-password"],
+        env=migrated,
+    )
+    assert result.exit_code == 1
+    assert result.output.strip() == "marketlink: Not a valid email address."
+    response = login(client_for(migrated), "not-an-email", "long-password")
+    assert response.status_code == 401, "no account was made"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "not-an-email",
+        "a@b",
+        "a@@example.com",
+        "two words@example.com",
+        "trailing-dot@example.com.",
+        "x" * 250 + "@example.com",
+        "",
+        "rahim@example.com",
+        "  padded@example.com  ",
+        "first.last+tag@sub.example.co",
+        "admin@localhost",
+        "karim@ex\u00e4mple.com",
+    ],
+)
+def test_the_cli_and_the_api_accept_the_same_emails(runner, migrated, client_for, email):
+    client = client_for(migrated)
+    api = client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": email,
+            "password": "long-password",
+            "first_name": "A",
+            "last_name": "B",
+            "role": "customer",
+        },
+    )
+    assert api.status_code in (201, 422), api.json
+    email_for_cli = f"cli-{email.strip()}" if email.strip() else email
+    result = runner.invoke(
+        cli, ["create-admin", "--email", email_for_cli, "--password", "long-password"], env=migrated
+    )
+    assert result.exit_code == (0 if api.status_code == 201 else 1), (api.json, result.output)

@@ -14,10 +14,9 @@ from marketlink.application.ports import (
     UnitOfWorkFactory,
 )
 from marketlink.domain.errors import InvalidValue
-from marketlink.domain.users import Role, User
+from marketlink.domain.users import Role, User, check_password, valid_email
 
 SELF_SERVICE_ROLES = frozenset({Role.CUSTOMER, Role.VENDOR})
-MIN_PASSWORD_LENGTH = 8
 # The longest a token of a session lives: the refresh token's lifetime.
 SESSION_LIFETIME = timedelta(days=7)
 
@@ -43,9 +42,8 @@ class Register:
     def __call__(self, cmd: RegisterUser, *, allow_admin: bool = False) -> User:
         if cmd.role not in SELF_SERVICE_ROLES and not allow_admin:
             raise InvalidValue("role must be customer or vendor")
-        if len(cmd.password) < MIN_PASSWORD_LENGTH:
-            raise InvalidValue(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
-        email = User.normalize_email(cmd.email)
+        email = valid_email(cmd.email)  # the rule the API's registration applies too
+        check_password(cmd.password)
         # Hash before the transaction: argon2 is deliberately slow.
         password_hash = self._hasher.hash(cmd.password)
         with self._uow() as uow:
