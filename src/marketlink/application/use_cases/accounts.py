@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from marketlink.application.actors import Actor
-from marketlink.application.errors import EmailTaken, InvalidCredentials, NotFound
+from marketlink.application.errors import InvalidCredentials, NotFound
 from marketlink.application.ports import (
     Clock,
     PasswordHasher,
@@ -46,9 +46,10 @@ class Register:
         check_password(cmd.password)
         # Hash before the transaction: argon2 is deliberately slow.
         password_hash = self._hasher.hash(cmd.password)
+        # Nothing is read first: `add` refuses a taken email (EmailTaken), and a transaction
+        # whose first statement writes waits its turn for the database instead of being
+        # refused on a stale read (SQLite).
         with self._uow() as uow:
-            if uow.users.get_by_email(email) is not None:
-                raise EmailTaken()
             user = User(
                 email=email,
                 password_hash=password_hash,
