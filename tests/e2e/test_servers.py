@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import os
 import re
 import shutil
@@ -273,3 +274,36 @@ def test_sqlite_serves_32_registrations_and_bookings_at_once(
         ]
         after = requests.get(f"{base}/api/v1/variants/{variant['id']}", timeout=10).json()
         assert (after["reserved"], after["available"]) == (STOCK, 0)
+
+
+# The README's first walk, as a newcomer follows it ----------------------------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_walk_works_as_written(server_env: dict[str, str]) -> None:
+    readme = README.read_text()
+    first_screen = readme.split("Then:")[0]
+    assert re.findall(r"^make \w+", first_screen, re.MULTILINE) == ["make run", "make test"]
+    login = json.loads(re.search(r"`POST /api/v1/auth/login` with `(\{.*?\})`", readme)[1])
+    booking = json.loads(re.search(r"`POST /api/v1/orders` with\s+`(\{.*?\})`", readme)[1])
+    button = re.search(r"press \*\*([^*]+)\*\* on the\s+sandbox's payment page", readme)
+    assert button, "the README names the button to press on the sandbox's page"
+
+    with _serving("run", server_env) as base, requests.Session() as browser:
+        token = requests.post(f"{base}/api/v1/auth/login", json=login, timeout=5).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        order = requests.post(f"{base}/api/v1/orders", json=booking, headers=auth, timeout=5).json()
+        gateway = browser.get(order["payment_url"], timeout=20)
+        assert f'value="success">{html.escape(button[1])}</button>' in gateway.text, gateway.text
+        paid = browser.post(gateway.url, data={"outcome": "success"}, timeout=30)
+        action, fields = _return_form(paid.text)
+        browser.post(action, data=fields, timeout=20)
+        current = requests.get(f"{base}/api/v1/orders/{order['id']}", headers=auth, timeout=5)
+        assert current.json()["status"] == "paid"
+
+
+def test_the_readme_points_inside_the_repository_for_the_contract() -> None:
+    readme = README.read_text()
+    assert "shared documents" not in readme
+    assert "[`docs/api.md`](docs/api.md)" in readme
