@@ -107,7 +107,7 @@ migrate: $(STAMP)
 
 # The committed OpenAPI document: regenerate it after any API change (a test compares).
 openapi: $(STAMP)
-	$(BIN)/python -m marketlink.entrypoints.http.openapi docs/openapi.json
+	$(BIN)/marketlink write-openapi docs/openapi.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --mode book

@@ -123,7 +123,7 @@ def main(base_url: str) -> None:
         "2000.00",
         "BDT",
     )
-    assert order.payment_url.startswith(base_url)
+    assert order.payment_url is not None and order.payment_url.startswith(base_url)
     assert ok(get_order.sync(order.id, client=customer)).expires_at > order.created_at
     again = place_order.sync(client=customer, body=OrderIn(variant_id=variant.id))
     refused(again, 409, "out_of_stock")
@@ -158,6 +158,7 @@ def main(base_url: str) -> None:
     reason = TransitionIn(reason="Changed my mind")
     cancelled = ok(cancel_order.sync(order.id, client=customer, body=reason))
     assert cancelled.status is OrderStatus.CANCELLED
+    assert cancelled.payment_url is None  # no longer payable
     events = ok(list_order_events.sync(order.id, client=customer))
     assert [(e.from_status, e.to_status) for e in events] == [
         (None, OrderStatus.PENDING),

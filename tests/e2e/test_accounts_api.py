@@ -2,6 +2,7 @@
 
 import base64
 import json
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
@@ -246,3 +247,28 @@ def _claims(token: str) -> dict:
 
 def _encode(claims: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+
+
+# A token that is not one ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "t7e3.e30.x",  # its header decodes to the byte 0xb7, which is not UTF-8
+        "not-a-jwt",
+        "a.b.c",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.forged-signature",
+    ],
+)
+def test_a_garbage_bearer_token_is_just_an_invalid_token(client, caplog, token):
+    with caplog.at_level(logging.INFO, logger="marketlink"):
+        response = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+    body = assert_error(response, 401, "invalid_token")
+    assert body["message"] == "Invalid token."
+    assert set(body) == {"code", "status", "message", "error"}
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    # The decoder's reason is for the log, not for the client.
+    [record] = [r for r in caplog.records if "invalid token" in r.getMessage().lower()]
+    assert record.name.startswith("marketlink")
+    assert len(record.getMessage()) > len("Invalid token")

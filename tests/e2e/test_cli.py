@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from importlib.metadata import version
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from marketlink.config import Settings
 from marketlink.containers import Container
 from marketlink.entrypoints.cli import DEMO_CUSTOMER, DEMO_VENDOR, cli
 from marketlink.entrypoints.http.app import create_app
+from marketlink.entrypoints.http.openapi import render
 
 pytestmark = pytest.mark.e2e
 
@@ -207,3 +209,120 @@ def test_run_hands_out_links_and_callbacks_on_the_port_it_serves(
     finally:
         container.unwire()
         container.engine().dispose()
+
+
+def test_seed_demo_once_prints_the_demo_sign_ins_every_time(runner, migrated):
+    # `make run` seeds with --once: the credentials must show on every run, not the first.
+    for _ in range(2):
+        result = invoke(runner, migrated, "seed-demo", "--once")
+        assert result.exit_code == 0, result.output
+        for demo in (DEMO_VENDOR, DEMO_CUSTOMER):
+            [line] = [line for line in result.output.splitlines() if demo.email in line]
+            assert demo.password in line and demo.role.value in line
+
+
+# The command line shows MarketLink, not Flask ------------------------------------------------
+
+COMMANDS = [
+    "create-admin",
+    "expire-orders",
+    "migrate",
+    "reconcile-payments",
+    "routes",
+    "run",
+    "seed-demo",
+    "serve",
+    "shell",
+    "write-openapi",
+]
+
+
+def test_help_shows_marketlinks_commands_and_options_only(runner, env):
+    result = invoke(runner, env, "--help")
+    assert result.exit_code == 0, result.output
+    listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line]
+    assert listed == COMMANDS
+    options = result.output.split("Options:")[1].split("Commands:")[0]
+    for flask_own in ("--env-file", "--app", "--debug", "Flask"):
+        assert flask_own not in options, flask_own
+    assert "--version" in options and "--help" in options
+    assert "..." not in result.output.split("Commands:")[1], "every summary is shown whole"
+
+
+def test_version_is_marketlinks(runner, env):
+    result = invoke(runner, env, "--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"marketlink {version('marketlink')}"
+
+
+def test_routes_lists_the_api(runner, migrated):
+    result = invoke(runner, migrated, "routes")
+    assert result.exit_code == 0, result.output
+    assert "/api/v1/orders" in result.output
+    assert "orders.Start" in result.output
+
+
+def test_write_openapi_writes_the_served_document(runner, migrated, client_for, tmp_path):
+    target = tmp_path / "docs" / "openapi.json"
+    target.parent.mkdir()
+    result = invoke(runner, migrated, "write-openapi", str(target))
+    assert result.exit_code == 0, result.output
+    served = client_for(migrated).get("/openapi.json")
+    assert json.loads(target.read_text()) == served.get_json()
+    assert target.read_text() == render(served.get_json())  # as docs/openapi.json is kept
+    assert json.loads(target.read_text())["paths"]
+
+    printed = invoke(runner, migrated, "write-openapi", "-")
+    assert printed.output.encode() == target.read_bytes()
+
+
+# One rule for an account's email and password, wherever the account is opened -----------------
+
+
+def test_create_admin_refuses_what_registration_refuses(runner, migrated, client_for):
+    result = runner.invoke(
+        cli,
+        ["create-admin", "--email", "not-an-email", "--password", "long-password"],
+        env=migrated,
+    )
+    assert result.exit_code == 1
+    assert result.output.strip() == "marketlink: Not a valid email address."
+    response = login(client_for(migrated), "not-an-email", "long-password")
+    assert response.status_code == 401, "no account was made"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "not-an-email",
+        "a@b",
+        "a@@example.com",
+        "two words@example.com",
+        "trailing-dot@example.com.",
+        "x" * 250 + "@example.com",
+        "",
+        "rahim@example.com",
+        "  padded@example.com  ",
+        "first.last+tag@sub.example.co",
+        "admin@localhost",
+        "karim@ex\u00e4mple.com",
+    ],
+)
+def test_the_cli_and_the_api_accept_the_same_emails(runner, migrated, client_for, email):
+    client = client_for(migrated)
+    api = client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": email,
+            "password": "long-password",
+            "first_name": "A",
+            "last_name": "B",
+            "role": "customer",
+        },
+    )
+    assert api.status_code in (201, 422), api.json
+    email_for_cli = f"cli-{email.strip()}" if email.strip() else email
+    result = runner.invoke(
+        cli, ["create-admin", "--email", email_for_cli, "--password", "long-password"], env=migrated
+    )
+    assert result.exit_code == (0 if api.status_code == 201 else 1), (api.json, result.output)

@@ -1,6 +1,7 @@
 """Operations: health, readiness, the API description, and errors that never leak."""
 
 import re
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -55,7 +56,7 @@ def test_readyz_names_redis_when_it_is_down(settings):
 def test_unknown_routes_and_methods_answer_json(client):
     body = assert_error(client.get("/api/v1/nothing-here"), 404, "not_found")
     assert "<" not in body["message"]
-    assert_error(client.get("/"), 404)
+    assert_error(client.get("/nothing-here"), 404)
     response = client.put("/api/v1/services")
     assert_error(response, 405, "method_not_allowed")
     assert "GET" in response.headers["Allow"]
@@ -147,3 +148,156 @@ def test_production_without_secrets_does_not_start(monkeypatch, tmp_path):
     monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
     with pytest.raises(ConfigError, match="SECRET_KEY and JWT_SECRET_KEY must be set"):
         create_app()
+
+
+# Bodies that are not JSON where JSON is expected -----------------------------------------------
+
+
+def _json_body_routes(client) -> list[tuple[str, str]]:
+    """Every operation of the OpenAPI document that takes a JSON body, its ids filled in."""
+    routes = []
+    for path, operations in client.get("/openapi.json").json["paths"].items():
+        for method, operation in operations.items():
+            content = (
+                operation.get("requestBody", {}).get("content", {})
+                if method != "parameters"
+                else {}
+            )
+            if "application/json" in content:
+                filled = re.sub(r"\{order_id\}", str(uuid.uuid4()), path)
+                routes.append((method.upper(), re.sub(r"\{\w+_id\}", "1", filled)))
+    return routes
+
+
+def test_every_json_body_route_is_found(client):
+    routes = _json_body_routes(client)
+    assert ("POST", "/api/v1/orders") in routes
+    assert ("POST", "/api/v1/auth/register") in routes
+    assert len(routes) >= 16
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Content-Type": "text/plain"}, {}, {"Content-Type": "application/x-www-form-urlencoded"}],
+    ids=["text/plain", "no content type", "a form"],
+)
+def test_a_json_body_sent_as_something_else_is_415(client, api, headers):
+    customer = api.account()
+    for method, path in _json_body_routes(client):
+        response = client.open(
+            path,
+            method=method,
+            data='{"variant_id": 1}',
+            headers={**customer.headers, **headers},
+        )
+        body = assert_error(response, 415, "unsupported_media_type")
+        assert "Content-Type: application/json" in body["message"], path
+        assert body["message"].endswith("."), path
+
+
+def test_malformed_json_is_400_with_one_clear_message(client, api):
+    customer = api.account()
+    for method, path in _json_body_routes(client):
+        response = client.open(
+            path,
+            method=method,
+            data='{"variant_id": 1,',
+            content_type="application/json",
+            headers=customer.headers,
+        )
+        body = assert_error(response, 400, "bad_request")
+        assert body["message"] == "Invalid JSON body.", path
+        assert "browser" not in response.get_data(as_text=True), path
+        assert body["errors"] == {
+            "json": ["Expecting property name enclosed in double quotes: line 1, column 18."]
+        }, path
+
+
+def test_a_body_that_is_not_utf8_is_400(client, api):
+    customer = api.account()
+    response = client.post(
+        "/api/v1/orders",
+        data=b'{"variant_id": "\xb7"}',
+        content_type="application/json",
+        headers=customer.headers,
+    )
+    body = assert_error(response, 400, "bad_request")
+    assert body["message"] == "Invalid JSON body."
+    assert body["errors"] == {"json": ["The body is not UTF-8."]}
+
+
+def test_json_with_a_charset_or_a_json_suffix_type_is_json(client, api):
+    customer = api.account()
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        response = client.patch(
+            "/api/v1/users/me",
+            data='{"first_name": "Karim"}',
+            content_type=content_type,
+            headers=customer.headers,
+        )
+        assert response.status_code == 200, (content_type, response.json)
+
+
+def test_an_optional_body_may_be_left_out_whatever_the_content_type(client, api):
+    # The lifecycle steps take an optional body: nothing sent is not a body of another type.
+    customer = api.account()
+    order_id = uuid.uuid4()
+    for headers in ({}, {"Content-Type": "application/x-www-form-urlencoded"}):
+        response = client.post(
+            f"/api/v1/orders/{order_id}/cancel", headers={**customer.headers, **headers}
+        )
+        assert_error(response, 404, "not_found")
+
+
+def test_without_a_token_the_answer_is_still_401(client):
+    response = client.post("/api/v1/orders", data='{"variant_id": 1}', content_type="text/plain")
+    assert_error(response, 401)
+
+
+def test_a_415_is_not_the_answer_kept_for_an_idempotency_key(client, api):
+    # The fingerprint is the method, path and body: the same body sent again as JSON runs.
+    customer = api.account()
+    headers = {**customer.headers, "Idempotency-Key": "typed-later"}
+    order_id = uuid.uuid4()
+    wrong = client.post(
+        f"/api/v1/orders/{order_id}/cancel", data="{}", content_type="text/plain", headers=headers
+    )
+    assert_error(wrong, 415)
+    right = client.post(
+        f"/api/v1/orders/{order_id}/cancel",
+        data="{}",
+        content_type="application/json",
+        headers=headers,
+    )
+    assert_error(right, 404, "not_found")
+    assert "Idempotent-Replayed" not in right.headers
+
+
+# The root: where `make run`'s "Running on http://127.0.0.1:8000" leads ------------------------
+
+
+def _links(page: str) -> dict[str, str]:
+    return {href: text for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', page)}
+
+
+def test_the_root_is_a_small_page_that_leads_to_the_docs_and_the_health_checks(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    links = _links(response.get_data(as_text=True))
+    assert {"/swagger/", "/openapi.json", "/healthz", "/readyz"} <= set(links)
+    for href in links:
+        assert client.get(href).status_code == 200, href
+    assert client.head("/").status_code == 200
+
+
+def test_the_root_links_no_admin_panel_while_the_app_serves_none(client):
+    assert "/admin/" not in _links(client.get("/").get_data(as_text=True))
+
+
+def test_the_root_links_the_admin_panel_when_the_app_serves_one(app, client):
+    # The admin panel is a part of its own; one route stands in for it here.
+    app.add_url_rule("/admin/", "admin_panel", lambda: "the admin panel")
+    links = _links(client.get("/").get_data(as_text=True))
+    assert "/admin/" in links
+    assert client.get("/admin/").status_code == 200

@@ -806,3 +806,120 @@ class TestExpireOrders:
         result = CliRunner().invoke(cli, ["expire-orders", "--every", "0"], env=cli_env)
         assert result.exit_code == 2
         assert "--every" in result.output
+
+
+# The pay link in an order ------------------------------------------------------------------------
+
+
+class TestPaymentUrl:
+    """`payment_url` is the order's pay link while it is pending, and null after that."""
+
+    def test_a_pending_order_carries_its_pay_link_everywhere(self, client, api, shop):
+        customer = api.account()
+        order = booked(client, customer, shop)
+        assert order["payment_url"].startswith(f"http://127.0.0.1:8000/pay/{order['id']}?")
+        one = client.get(f"{ORDERS}/{order['id']}", headers=customer.headers).json
+        [listed] = client.get(ORDERS, headers=customer.headers).json
+        assert one["payment_url"] == listed["payment_url"] == order["payment_url"]
+
+    @pytest.mark.parametrize("status", ["paid", "processing", "completed", "cancelled", "failed"])
+    def test_an_order_no_longer_pending_has_none(self, client, api, container, shop, status):
+        customer = api.account()
+        order_id = order_in(client, container, customer, shop, status)
+        for who in (customer, shop.vendor):
+            one = client.get(f"{ORDERS}/{order_id}", headers=who.headers).json
+            [listed] = client.get(ORDERS, headers=who.headers).json
+            assert one["payment_url"] is None, who.role
+            assert listed["payment_url"] is None, who.role
+            assert set(one) == ORDER_FIELDS
+
+    @pytest.mark.parametrize(
+        ("status", "action"),
+        [
+            ("pending", "cancel"),
+            ("paid", "cancel"),
+            ("paid", "start"),
+            ("processing", "complete"),
+            ("processing", "fail"),
+        ],
+    )
+    def test_a_lifecycle_step_answers_the_order_without_it(
+        self, client, api, container, shop, status, action
+    ):
+        customer = api.account()
+        order_id = order_in(client, container, customer, shop, status)
+        moved = act(client, shop.vendor, order_id, action)
+        assert moved.status_code == 200, moved.json
+        assert moved.json["payment_url"] is None
+
+    def test_a_replayed_booking_is_the_first_answer_byte_for_byte(self, client, api, shop):
+        # The contract: the same key returns the first response. Its pay link is the one
+        # handed out then, and once the order is cancelled that link says so (409 page).
+        customer = api.account()
+        first = book(client, customer, shop.variant_id, key="book-then-cancel")
+        assert act(client, customer, first.json["id"], "cancel").status_code == 200
+        again = book(client, customer, shop.variant_id, key="book-then-cancel")
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.get_data() == first.get_data()
+
+    def test_a_replayed_cancel_has_no_pay_link(self, client, api, shop):
+        customer = api.account()
+        order = booked(client, customer, shop)
+        headers = {**customer.headers, "Idempotency-Key": "cancel-twice"}
+        first = client.post(f"{ORDERS}/{order['id']}/cancel", headers=headers)
+        again = client.post(f"{ORDERS}/{order['id']}/cancel", headers=headers)
+        assert first.json["payment_url"] is None
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json == first.json
+
+    def test_the_openapi_document_says_it_may_be_null(self, client):
+        order = client.get("/openapi.json").json["components"]["schemas"]["OrderOut"]
+        assert order["properties"]["payment_url"]["nullable"] is True
+
+
+# Order ids that are not UUIDs --------------------------------------------------------------------
+
+ORDER_ROUTES = [
+    ("GET", ""),
+    ("GET", "/events"),
+    ("GET", "/payments"),
+    ("POST", "/payment"),
+    ("POST", "/cancel"),
+    ("POST", "/start"),
+    ("POST", "/complete"),
+    ("POST", "/fail"),
+]
+NOT_UUIDS = ["123", "not-a-uuid", "0" * 32, f"{uuid.uuid4()}x", "%20"]
+
+
+class TestOrderIdsThatAreNotUuids:
+    """An id that cannot be an order's is answered like an order that does not exist."""
+
+    @pytest.mark.parametrize(("method", "suffix"), ORDER_ROUTES)
+    @pytest.mark.parametrize("role", ["customer", "vendor"])
+    def test_it_is_not_found_like_an_unknown_order(self, client, api, method, suffix, role):
+        who = api.account(role)
+        unknown = client.open(
+            f"{ORDERS}/{uuid.uuid4()}{suffix}", method=method, headers=who.headers
+        )
+        body = assert_error(unknown, 404, "not_found")
+        for order_id in NOT_UUIDS:
+            response = client.open(
+                f"{ORDERS}/{order_id}{suffix}", method=method, headers=who.headers
+            )
+            assert response.status_code == 404, order_id
+            assert response.json == body, order_id
+
+    @pytest.mark.parametrize(("method", "suffix"), ORDER_ROUTES)
+    def test_without_a_token_it_is_unauthorized_like_an_unknown_order(self, client, method, suffix):
+        unknown = client.open(f"{ORDERS}/{uuid.uuid4()}{suffix}", method=method)
+        body = assert_error(unknown, 401)
+        response = client.open(f"{ORDERS}/123{suffix}", method=method)
+        assert response.status_code == 401
+        assert response.json == body
+
+    def test_the_openapi_document_still_says_uuid(self, client):
+        paths = client.get("/openapi.json").json["paths"]
+        for _method, suffix in ORDER_ROUTES:
+            [parameter] = paths[f"/api/v1/orders/{{order_id}}{suffix}"]["parameters"]
+            assert parameter["schema"] == {"type": "string", "format": "uuid"}, suffix

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import os
 import re
 import shutil
@@ -12,14 +13,18 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 
-from marketlink.entrypoints.cli import DEMO_CUSTOMER
+from marketlink.entrypoints.cli import DEMO_CUSTOMER, DEMO_VENDOR
 
 pytestmark = pytest.mark.e2e
 
@@ -184,3 +189,121 @@ def test_serve_spreads_keep_alive_connections_over_its_workers(
         finally:
             for session in sessions:
                 session.close()
+
+
+# Many clients at once on the embedded default (SQLite) ------------------------------------------
+
+CLIENTS = 32
+STOCK = 10
+
+
+def _all_at_once(count: int, call: Callable[[int], requests.Response]) -> list[requests.Response]:
+    """`count` calls, each in its own thread, released together."""
+    start = threading.Barrier(count)
+
+    def one(index: int) -> requests.Response:
+        start.wait()
+        return call(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+@pytest.mark.concurrency
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_sqlite_serves_32_registrations_and_bookings_at_once(
+    command: str, server_env: dict[str, str]
+) -> None:
+    # Two different e-mails never conflict, and a variant of stock 10 sells exactly 10: no
+    # 500 ("database is locked") and no 409 concurrent_update on the way.
+    env = {**server_env, "RATE_LIMITS": "off"}
+    with _serving(command, env) as base:
+        vendor = requests.post(
+            f"{base}/api/v1/auth/login",
+            json={"email": DEMO_VENDOR.email, "password": DEMO_VENDOR.password},
+            timeout=10,
+        ).json()
+        shop = {"Authorization": f"Bearer {vendor['access_token']}"}
+        service = requests.get(f"{base}/api/v1/services", timeout=10).json()[0]
+        variant = requests.post(
+            f"{base}/api/v1/services/{service['id']}/variants",
+            json={"name": "Ten bays", "price": "900.00", "estimated_minutes": 30, "stock": STOCK},
+            headers=shop,
+            timeout=10,
+        ).json()
+        run = uuid.uuid4().hex[:8]
+
+        def register(index: int) -> requests.Response:
+            body = {
+                "email": f"crowd-{run}-{index}@example.com",
+                "password": "crowd-password",
+                "first_name": "Crowd",
+                "last_name": str(index),
+                "role": "customer",
+            }
+            return requests.post(f"{base}/api/v1/auth/register", json=body, timeout=120)
+
+        registered = _all_at_once(CLIENTS, register)
+        assert sorted(r.status_code for r in registered) == [201] * CLIENTS, [
+            r.text for r in registered if r.status_code != 201
+        ]
+
+        tokens = [
+            requests.post(
+                f"{base}/api/v1/auth/login",
+                json={"email": r.json()["email"], "password": "crowd-password"},
+                timeout=30,
+            ).json()["access_token"]
+            for r in registered
+        ]
+
+        def book(index: int) -> requests.Response:
+            return requests.post(
+                f"{base}/api/v1/orders",
+                json={"variant_id": variant["id"]},
+                headers={"Authorization": f"Bearer {tokens[index]}"},
+                timeout=120,
+            )
+
+        booked = _all_at_once(CLIENTS, book)
+        answers = Counter(
+            (r.status_code, r.json().get("error") if r.status_code != 201 else None) for r in booked
+        )
+        assert answers == {(201, None): STOCK, (409, "out_of_stock"): CLIENTS - STOCK}, [
+            r.text for r in booked if r.status_code not in (201, 409)
+        ]
+        after = requests.get(f"{base}/api/v1/variants/{variant['id']}", timeout=10).json()
+        assert (after["reserved"], after["available"]) == (STOCK, 0)
+
+
+# The README's first walk, as a newcomer follows it ----------------------------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_walk_works_as_written(server_env: dict[str, str]) -> None:
+    readme = README.read_text()
+    first_screen = readme.split("Then:")[0]
+    assert re.findall(r"^make \w+", first_screen, re.MULTILINE) == ["make run", "make test"]
+    login = json.loads(re.search(r"`POST /api/v1/auth/login` with `(\{.*?\})`", readme)[1])
+    booking = json.loads(re.search(r"`POST /api/v1/orders` with\s+`(\{.*?\})`", readme)[1])
+    button = re.search(r"press \*\*([^*]+)\*\* on the\s+sandbox's payment page", readme)
+    assert button, "the README names the button to press on the sandbox's page"
+
+    with _serving("run", server_env) as base, requests.Session() as browser:
+        token = requests.post(f"{base}/api/v1/auth/login", json=login, timeout=5).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        order = requests.post(f"{base}/api/v1/orders", json=booking, headers=auth, timeout=5).json()
+        gateway = browser.get(order["payment_url"], timeout=20)
+        assert f'value="success">{html.escape(button[1])}</button>' in gateway.text, gateway.text
+        paid = browser.post(gateway.url, data={"outcome": "success"}, timeout=30)
+        action, fields = _return_form(paid.text)
+        browser.post(action, data=fields, timeout=20)
+        current = requests.get(f"{base}/api/v1/orders/{order['id']}", headers=auth, timeout=5)
+        assert current.json()["status"] == "paid"
+
+
+def test_the_readme_points_inside_the_repository_for_the_contract() -> None:
+    # That nothing points outside the repository: tests/unit/test_doc_references.py.
+    readme = README.read_text()
+    assert "[`docs/api.md`](docs/api.md)" in readme

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from marketlink.adapters.sqlalchemy.engine import create_engine_for, sqlite_file
 from marketlink.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
-from marketlink.application.errors import EmailTaken
+from marketlink.application.errors import ConcurrentUpdate, EmailTaken
 from marketlink.domain.orders import RepairOrder
 from marketlink.domain.users import Role, User
-from tests.integration.conftest import T0, Builder, unique
+from tests.integration.conftest import T0, Builder, unique, uow_factory
 
 pytestmark = pytest.mark.integration
 
@@ -181,3 +185,58 @@ def test_a_refused_write_fails_the_commit_and_keeps_nothing(uow, build: Builder)
     with uow() as work:
         assert work.variants.get(variant.id).reserved == 1
         assert work.orders.count_unpaid(customer.id) == 1
+
+
+# SQLite: writers wait for each other; a stale reader is told to try again -----------------------
+
+
+@pytest.fixture
+def sqlite_uow(sqlite_url):
+    engine = create_engine_for(sqlite_url)
+    yield uow_factory(engine)
+    engine.dispose()
+
+
+def _holding_the_write_lock(sqlite_url: str) -> sqlite3.Connection:
+    """Another connection, in the middle of a write transaction (until it rolls back)."""
+    connection = sqlite3.connect(
+        sqlite_file(sqlite_url), isolation_level=None, check_same_thread=False
+    )
+    connection.execute("BEGIN IMMEDIATE")
+    return connection
+
+
+def test_sqlite_a_transaction_that_writes_first_waits_for_the_writer_before_it(
+    sqlite_uow, sqlite_url
+):
+    connection = _holding_the_write_lock(sqlite_url)
+    user = new_user()
+    released = threading.Timer(0.5, connection.rollback)
+    released.start()
+    try:
+        started = time.monotonic()
+        with sqlite_uow() as work:
+            work.users.add(user)  # waits out the other writer (busy_timeout), then writes
+            work.commit()
+        assert time.monotonic() - started >= 0.4
+    finally:
+        released.join()
+        connection.close()
+    with sqlite_uow() as work:
+        assert work.users.get_by_email(user.email) is not None
+
+
+def test_sqlite_a_write_after_a_read_while_another_writes_is_a_concurrent_update(
+    sqlite_uow, sqlite_url
+):
+    # SQLite cannot let a reader wait for the write lock (its snapshot would be stale by
+    # then) and answers "database is locked" at once: the caller may run it again (409).
+    with sqlite_uow() as work:
+        work.users.get_by_email("nobody@example.com")
+        connection = _holding_the_write_lock(sqlite_url)
+        try:
+            with pytest.raises(ConcurrentUpdate):
+                work.users.add(new_user())
+        finally:
+            connection.rollback()
+            connection.close()

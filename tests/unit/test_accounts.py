@@ -46,6 +46,15 @@ def test_register_refuses_admin_and_short_passwords(uow, hasher, clock):
     assert uow.db.users == {}
 
 
+@pytest.mark.parametrize("email", ["not-an-email", "", "a@b", "x" * 250 + "@example.com"])
+def test_register_refuses_what_is_not_an_email_address(uow, hasher, clock, email):
+    # create-admin reaches this with whatever it was given; the API's schema, with the same
+    # rule, has refused these already.
+    with pytest.raises(InvalidValue, match=r"^Not a valid email address\.$"):
+        register(uow, hasher, clock, email=email)
+    assert uow.db.users == {}
+
+
 def test_login_accepts_the_right_password_only(uow, hasher, clock):
     user = register(uow, hasher, clock)
     assert Login(uow, hasher)("ANN@example.com", "s3cret-pw").id == user.id

@@ -7,11 +7,13 @@ import marshmallow as ma
 import pytest
 from flask import Flask
 from flask_smorest.pagination import PaginationParameters
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.exceptions import UnprocessableEntity
 
 from marketlink.domain.catalog import Service, ServiceVariant
 from marketlink.domain.money import Money
-from marketlink.domain.users import Role, User
+from marketlink.domain.users import Role, User, is_valid_email
 from marketlink.entrypoints.http.blueprint import Blueprint
 from marketlink.entrypoints.http.schemas import (
     LoginIn,
@@ -262,3 +264,29 @@ class TestOutput:
         service.created_at = datetime(2026, 1, 2, 3, 4, 5)
         assert ServiceOut().dump(service)["created_at"] == "2026-01-02T03:04:05+00:00"
         assert ServiceOut().dump(service)["variants"] == []
+
+
+class TestTheEmailRule:
+    """Registration checks an email with the domain's rule (create-admin uses it too), which
+    accepts exactly what marshmallow's Email validator accepted."""
+
+    @staticmethod
+    def _marshmallow_accepts(email: str) -> bool:
+        try:
+            ma.validate.Email()(email)
+        except ma.ValidationError:
+            return False
+        return True
+
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.text(alphabet='ab.-_+@"\\ [1]9äöé\u00a0\x01', max_size=24)
+        | st.from_regex(r"[a-z.+\-]{0,6}@[a-zä0-9\-.]{0,12}", fullmatch=True)
+    )
+    def test_it_agrees_with_marshmallows_validator(self, email):
+        assert is_valid_email(email) == self._marshmallow_accepts(email)
+
+    def test_registration_refuses_what_the_domain_refuses(self):
+        for email in ("not-an-email", "a@b", "x@example.com."):
+            assert set(errors_of(RegisterIn(), {**REGISTRATION, "email": email})) == {"email"}
+        assert RegisterIn().load({**REGISTRATION, "email": "a@localhost"})["email"] == "a@localhost"

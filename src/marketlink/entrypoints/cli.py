@@ -1,4 +1,4 @@
-"""`marketlink`: the one console script (a Flask CLI group).
+"""`marketlink`: the one console script, with MarketLink's commands only (a Flask AppGroup).
 
 Configuration problems end the command with their one-line message and exit code 1.
 """
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from time import sleep
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import click
-from flask.cli import FlaskGroup, NoAppException
+from flask.cli import AppGroup, NoAppException, ScriptInfo, routes_command, shell_command
 from gunicorn.app.base import BaseApplication
 from werkzeug.serving import run_simple
 
@@ -32,6 +32,7 @@ from marketlink.domain.errors import DomainError
 from marketlink.domain.money import Money
 from marketlink.domain.users import Role
 from marketlink.entrypoints.balanced_worker import BalancedThreadWorker
+from marketlink.entrypoints.http import openapi
 from marketlink.entrypoints.http.app import MarketLink, create_app
 
 
@@ -70,10 +71,33 @@ def _container() -> Iterator[Container]:
         container.engine().dispose()
 
 
-class _MarketLinkGroup(FlaskGroup):
+class _MarketLinkGroup(AppGroup):
+    """MarketLink's commands, and only them: not FlaskGroup, whose `--app`, `--env-file`,
+    `--debug` and `--version` ("Show the Flask version") and plugin commands (`limiter`,
+    `openapi`) are Flask's business, not an operator's.
+
+    The two Flask commands kept (`routes`, `shell`) load the app through the ScriptInfo
+    every invocation gets here, as FlaskGroup would give them.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        extra.setdefault(
+            "obj",
+            ScriptInfo(
+                create_app=_create_app_for_flask, set_debug_flag=False, load_dotenv_defaults=False
+            ),
+        )
+        return super().make_context(info_name, args, parent=parent, **extra)
+
     def invoke(self, ctx: click.Context) -> Any:
-        # Flask's own commands (routes, shell, openapi) load the app through FlaskGroup:
-        # a configuration problem ends them like ours, not with a usage message.
+        # `routes` and `shell` load the app through ScriptInfo: a configuration problem
+        # ends them like ours, not with a usage message.
         try:
             return super().invoke(ctx)
         except _ConfigUnusable as exc:
@@ -83,16 +107,16 @@ class _MarketLinkGroup(FlaskGroup):
 cli = _MarketLinkGroup(
     name="marketlink",
     help="MarketLink: book local repair shops.",
-    create_app=_create_app_for_flask,
-    load_dotenv=False,
-    set_debug_flag=False,
 )
+click.version_option(
+    package_name="marketlink", prog_name="marketlink", message="%(prog)s %(version)s"
+)(cli)
 
 
 # Schema and accounts ----------------------------------------------------------------------
 
 
-@cli.command("migrate", with_appcontext=False)
+@cli.command("migrate", with_appcontext=False, short_help="Bring the database schema up to date.")
 def migrate() -> None:
     """Bring the database schema up to date (Alembic)."""
     with _container() as container:
@@ -100,7 +124,7 @@ def migrate() -> None:
     click.echo("database is up to date")
 
 
-@cli.command("create-admin", with_appcontext=False)
+@cli.command("create-admin", with_appcontext=False, short_help="Create an administrator account.")
 @click.option("--email", prompt=True, help="The admin's email (prompted when omitted).")
 @click.option(
     "--password",
@@ -163,8 +187,16 @@ DEMO_CATALOG: list[tuple[str, str, list[tuple[str, str, int, int]]]] = [
 ]
 
 
-@cli.command("seed-demo", with_appcontext=False)
-@click.option("--once", is_flag=True, help="Do nothing if the demo vendor exists already.")
+@cli.command(
+    "seed-demo",
+    with_appcontext=False,
+    short_help="Create the demo shop, its services and a customer.",
+)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Create nothing if the demo vendor exists already (the sign-ins are still shown).",
+)
 def seed_demo(once: bool) -> None:
     """A demo vendor with a shop, services and variants, and a demo customer."""
     with _container() as container:
@@ -173,6 +205,7 @@ def seed_demo(once: bool) -> None:
         except EmailTaken:
             if once:
                 click.echo("demo data exists already; nothing to do")
+                _echo_demo_sign_ins()  # `make run` seeds with --once: show them every time
                 return
             _fail(f"{DEMO_VENDOR.email} exists already (use --once to skip quietly)")
         container.create_vendor_profile()(vendor, "Demo Auto Care", "House 12, Road 5, Dhanmondi")
@@ -184,7 +217,12 @@ def seed_demo(once: bool) -> None:
                 container.add_variant()(vendor, service.id, new)
         with contextlib.suppress(EmailTaken):  # a customer of that name is fine as it is
             _demo_account(container, DEMO_CUSTOMER)
-    click.echo("demo data created; sign in with:")
+    click.echo("demo data created")
+    _echo_demo_sign_ins()
+
+
+def _echo_demo_sign_ins() -> None:
+    click.echo("sign in with:")
     for demo in (DEMO_VENDOR, DEMO_CUSTOMER):
         click.echo(f"  {demo.role.value:<8}  {demo.email}  {demo.password}")
 
@@ -200,7 +238,11 @@ def _demo_account(container: Container, demo: _DemoAccount) -> Actor:
 # Orders and payments --------------------------------------------------------------------
 
 
-@cli.command("expire-orders", with_appcontext=False)
+@cli.command(
+    "expire-orders",
+    with_appcontext=False,
+    short_help="Cancel expired unpaid orders, release their slots.",
+)
 @click.option(
     "--every",
     type=click.FloatRange(min=0.1),
@@ -243,7 +285,11 @@ def _expiry_summary(report: ExpiryReport) -> str:
     return summary
 
 
-@cli.command("reconcile-payments", with_appcontext=False)
+@cli.command(
+    "reconcile-payments",
+    with_appcontext=False,
+    short_help="Settle lost gateway notices, poll pending refunds.",
+)
 @click.option(
     "--min-age",
     type=click.IntRange(min=0),
@@ -267,10 +313,63 @@ def reconcile_payments(min_age: int) -> None:
     )
 
 
+# Looking inside: the API's description, its routes, a shell -----------------------------
+
+
+@cli.command(
+    "write-openapi",
+    with_appcontext=False,
+    short_help="Write the OpenAPI document to PATH ('-': stdout).",
+)
+@click.argument("path", type=click.File("w", lazy=True), metavar="PATH")
+def write_openapi(path: IO[str]) -> None:
+    """Write the OpenAPI document to PATH ('-': standard output), as /openapi.json serves it.
+
+    Written as docs/openapi.json is committed (`make openapi`): pretty, keys sorted.
+    """
+    with _app() as app, app.test_client() as client:
+        document = client.get(app.config["OPENAPI_URL_PREFIX"] + app.config["OPENAPI_JSON_PATH"])
+    if document.status_code != 200:
+        _fail(f"the app does not serve its OpenAPI document (HTTP {document.status_code})")
+    click.echo(openapi.render(document.get_json()), file=path, nl=False)
+
+
+# Flask's own two, under MarketLink's help (new commands: Flask's objects stay as they are).
+cli.add_command(
+    click.Command(
+        "routes",
+        callback=routes_command.callback,
+        params=routes_command.params,
+        help="List the HTTP routes the app serves: endpoint, methods and rule of each.",
+        short_help="List the HTTP routes (endpoint, methods, rule).",
+    )
+)
+cli.add_command(
+    click.Command(
+        "shell",
+        callback=shell_command.callback,
+        params=shell_command.params,
+        help="A Python shell with the app loaded: `app`, and its container `app.container`.",
+        short_help="A Python shell with the app loaded.",
+    )
+)
+
+
+@contextlib.contextmanager
+def _app() -> Iterator[MarketLink]:
+    """The web app of the environment's settings, for commands that look at it."""
+    app = create_app(_settings())
+    try:
+        yield app
+    finally:
+        app.container.unwire()
+        app.container.engine().dispose()
+
+
 # Servers ----------------------------------------------------------------------------------
 
 
-@cli.command("run", with_appcontext=False)
+@cli.command("run", with_appcontext=False, short_help="The development server.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: PORT (8000).")
 def run(host: str, port: int | None) -> None:
@@ -286,7 +385,7 @@ def run(host: str, port: int | None) -> None:
 SANDBOX_MIN_THREADS = 3
 
 
-@cli.command("serve", with_appcontext=False)
+@cli.command("serve", with_appcontext=False, short_help="The production server (gunicorn) on PORT.")
 @click.option(
     "--host",
     default=None,

@@ -12,6 +12,7 @@ from marketlink.application.errors import ConcurrentUpdate
 # sqlite3 extended result codes (sqlite3.h).
 _SQLITE_CONSTRAINT_PRIMARYKEY = 1555
 _SQLITE_CONSTRAINT_UNIQUE = 2067
+_SQLITE_BUSY = 5
 _SQLITE_BUSY_SNAPSHOT = 517
 
 # PostgreSQL SQLSTATEs.
@@ -33,13 +34,16 @@ def is_write_conflict(exc: DBAPIError) -> bool:
     """Another transaction's write made ours impossible; running it again may succeed.
 
     On SQLite (WAL), a transaction that read before another one committed can no longer
-    write: its snapshot is stale (SQLITE_BUSY_SNAPSHOT), and waiting does not help. On
-    PostgreSQL, a deadlock or a serialization failure.
+    write: its snapshot is stale (SQLITE_BUSY_SNAPSHOT), and waiting does not help. One
+    that read while another is still writing is refused at once, without waiting out
+    busy_timeout (SQLITE_BUSY: its snapshot would be stale by the time it could write).
+    A transaction whose first statement writes (a registration's INSERT, a booking's lock)
+    does wait. On PostgreSQL, a deadlock or a serialization failure.
     """
     original = exc.orig
     if getattr(original, "sqlstate", None) in (_PG_SERIALIZATION_FAILURE, _PG_DEADLOCK_DETECTED):
         return True
-    return getattr(original, "sqlite_errorcode", None) == _SQLITE_BUSY_SNAPSHOT
+    return getattr(original, "sqlite_errorcode", None) in (_SQLITE_BUSY, _SQLITE_BUSY_SNAPSHOT)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from marketlink.application.actors import Actor
-from marketlink.application.errors import EmailTaken, InvalidCredentials, NotFound
+from marketlink.application.errors import InvalidCredentials, NotFound
 from marketlink.application.ports import (
     Clock,
     PasswordHasher,
@@ -14,10 +14,9 @@ from marketlink.application.ports import (
     UnitOfWorkFactory,
 )
 from marketlink.domain.errors import InvalidValue
-from marketlink.domain.users import Role, User
+from marketlink.domain.users import Role, User, check_password, valid_email
 
 SELF_SERVICE_ROLES = frozenset({Role.CUSTOMER, Role.VENDOR})
-MIN_PASSWORD_LENGTH = 8
 # The longest a token of a session lives: the refresh token's lifetime.
 SESSION_LIFETIME = timedelta(days=7)
 
@@ -43,14 +42,14 @@ class Register:
     def __call__(self, cmd: RegisterUser, *, allow_admin: bool = False) -> User:
         if cmd.role not in SELF_SERVICE_ROLES and not allow_admin:
             raise InvalidValue("Role must be customer or vendor.")
-        if len(cmd.password) < MIN_PASSWORD_LENGTH:
-            raise InvalidValue(f"Password must have at least {MIN_PASSWORD_LENGTH} characters.")
-        email = User.normalize_email(cmd.email)
+        email = valid_email(cmd.email)  # the rule the API's registration applies too
+        check_password(cmd.password)
         # Hash before the transaction: argon2 is deliberately slow.
         password_hash = self._hasher.hash(cmd.password)
+        # Nothing is read first: `add` refuses a taken email (EmailTaken), and a transaction
+        # whose first statement writes waits its turn for the database instead of being
+        # refused on a stale read (SQLite).
         with self._uow() as uow:
-            if uow.users.get_by_email(email) is not None:
-                raise EmailTaken()
             user = User(
                 email=email,
                 password_hash=password_hash,

@@ -16,6 +16,7 @@ from marketlink.entrypoints.http import (
     health,
     openapi,
     orders,
+    paths,
     pay_link,
     payments,
     vendors,
@@ -23,6 +24,7 @@ from marketlink.entrypoints.http import (
 from marketlink.entrypoints.http.auth import BEARER_AUTH, JwtPrefixMiddleware, configure_jwt
 from marketlink.entrypoints.http.blueprint import Api
 from marketlink.entrypoints.http.errors import register_error_handlers
+from marketlink.entrypoints.http.home import register_home
 from marketlink.entrypoints.http.ratelimits import limit_failed_logins
 
 API_PREFIX = "/api/v1"
@@ -53,7 +55,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.config.update(_flask_config(settings))
     container.wire()
 
+    app.url_map.converters.update(paths.CONVERTERS)
     api = Api(app)
+    for converter in paths.CONVERTERS.values():
+        api.register_converter(converter, paths.converter_schema)
     api.spec.components.security_scheme(
         BEARER_AUTH, {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
@@ -73,6 +78,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.register_blueprint(container.sandbox_blueprint())
 
     app.add_url_rule(f"{SWAGGER_ASSETS}<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
+    register_home(app)  # not an API operation: outside the OpenAPI document
     register_error_handlers(app)  # after Api(), so that ours answer HTTP errors too
     configure_jwt(app, settings.jwt_secret_key, container.token_blocklist)
     limit_failed_logins(app, settings, accounts.LOGIN_ENDPOINT, container.redis_client())

@@ -32,6 +32,7 @@ from marketlink.entrypoints.http.errors import (
     retry_after_of,
     status_of,
 )
+from marketlink.entrypoints.http.json_bodies import JsonBodyParser
 from marketlink.entrypoints.http.schemas import MAX_PAGE, ErrorOut
 
 MAX_PAGE_SIZE = 100
@@ -104,6 +105,8 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # flask-smorest
         "max_page_size": MAX_PAGE_SIZE,
     }
     PAGINATION_ARGUMENTS_PARSER = PageParser()
+    # 415 for a body that is not JSON where JSON is expected, one message for bad JSON.
+    ARGUMENTS_PARSER = JsonBodyParser()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

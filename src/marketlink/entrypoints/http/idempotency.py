@@ -3,7 +3,7 @@
 Use it on a view that needs it, under `authenticated(blp)` and above the smorest
 decorators (so that it sees the final response, validation errors included)::
 
-    @blp.route("/orders/<uuid:order_id>/cancel")
+    @blp.route("/orders/<order_id:order_id>/cancel")
     class Cancel(MethodView):
         @authenticated(blp)
         @idempotent(blp)
@@ -19,10 +19,10 @@ A request without the header runs as usual. With it:
   in canonical form, so key order and whitespace do not matter; any other body as sent).
 - The first request claims the key in the IdempotencyStore (its own committed
   transaction, visible to a concurrent duplicate at once) and runs the view.
-- A final answer (any 2xx, 3xx or 4xx except 401 and 429) is stored with its status,
+- A final answer (any 2xx, 3xx or 4xx except 401, 415 and 429) is stored with its status,
   body and Content-Type. The same key with the same fingerprint within 24 hours is
   answered from the store, with `Idempotent-Replayed: true`, and the view does not run.
-- A transient answer (401, 429, any 5xx such as a 503 lock timeout, or an exception)
+- A transient answer (401, 415, 429, any 5xx such as a 503 lock timeout, or an exception)
   releases the claim: the client may retry with the same key and the work runs then.
 - The same key with another fingerprint -> 422 `idempotency_key_reused`; the same key
   while the first request still runs -> 409 `idempotency_key_in_progress`.
@@ -61,8 +61,10 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 _VALID_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 
-# Answers worth repeating to a retry. Anything else may turn out differently next time.
-_TRANSIENT = frozenset({401, 429})
+# Answers not worth repeating to a retry: they may turn out differently next time. A 415
+# depends on the Content-Type, which the fingerprint leaves out: the same body sent again
+# as JSON must run.
+_TRANSIENT = frozenset({401, 415, 429})
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,12 +13,8 @@ fails when the served document differs from it, so every API change shows in rev
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-import tempfile
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
@@ -118,38 +114,3 @@ def enum2reference(
 def render(document: dict[str, Any]) -> str:
     """The document as committed: pretty, keys sorted, one trailing newline."""
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def served_document() -> dict[str, Any]:
-    """The document an app serves at /openapi.json (it depends on no setting)."""
-    from marketlink.config import Settings  # the app imports this module
-    from marketlink.entrypoints.http.app import create_app
-
-    with tempfile.TemporaryDirectory() as instance:
-        settings = Settings(
-            secret_key="openapi-document-" + "x" * 32,
-            jwt_secret_key="openapi-document-" + "y" * 32,
-            database_url="sqlite://",
-            instance_dir=Path(instance),
-        )
-        app = create_app(settings)
-        try:
-            document: dict[str, Any] = app.test_client().get("/openapi.json").get_json()
-        finally:
-            app.container.unwire()
-            app.container.engine().dispose()
-    return document
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the OpenAPI document MarketLink serves.")
-    parser.add_argument("output", type=Path, help="where to write it, e.g. docs/openapi.json")
-    args = parser.parse_args(argv)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render(served_document()), encoding="utf-8")
-    print(f"wrote {args.output}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -49,7 +49,7 @@ class OrderQuery(QuerySchema):
 
 
 class OrderOut(ma.Schema):
-    """An order; `payment_url` is MarketLink's own signed pay link for it."""
+    """An order; `payment_url` is MarketLink's own signed pay link for it while it is pending."""
 
     id = fields.UUID(required=True)
     customer_id = fields.Integer(required=True)
@@ -66,7 +66,11 @@ class OrderOut(ma.Schema):
     )
     payment_url = fields.String(
         required=True,
-        metadata={"description": "Open in a browser to pay: redirects to the gateway"},
+        allow_none=True,
+        metadata={
+            "description": "Open in a browser to pay: redirects to the gateway. "
+            "Null once the order is no longer pending."
+        },
     )
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)

@@ -28,17 +28,14 @@ from marketlink.application.errors import (
 from marketlink.application.ports import PayLinks
 from marketlink.application.use_cases.orders import (
     CancelOrder,
-    CompleteWork,
-    FailWork,
     GetOrder,
     GetOrderEvents,
     ListOrders,
     PlaceOrder,
-    StartWork,
 )
 from marketlink.containers import Container
 from marketlink.domain.errors import InactiveVariant, InvalidTransition, OutOfStock
-from marketlink.domain.orders import OrderEvent, RepairOrder
+from marketlink.domain.orders import OrderEvent, OrderStatus, RepairOrder
 from marketlink.entrypoints.http.auth import authenticated, current_actor
 from marketlink.entrypoints.http.blueprint import Blueprint, page_request
 from marketlink.entrypoints.http.idempotency import idempotent
@@ -49,11 +46,12 @@ from marketlink.entrypoints.http.order_schemas import (
     OrderQuery,
     TransitionIn,
 )
+from marketlink.entrypoints.http.paths import ORDER_ID
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Booking and the job")
 
-# A malformed order id does not match the route: 404, like an unknown one.
-ORDER = "/orders/<uuid:order_id>"
+# An id that is not a UUID is answered like an unknown order (see paths.py).
+ORDER = f"/orders/<{ORDER_ID}:order_id>"
 
 _ORDER_FIELDS = (
     "id",
@@ -71,9 +69,11 @@ _ORDER_FIELDS = (
 
 
 def with_pay_link(order: RepairOrder, pay_links: PayLinks) -> dict[str, Any]:
-    """The order as OrderOut dumps it: its own fields and its signed pay link."""
+    """The order as OrderOut dumps it: its own fields, and its signed pay link while it is
+    pending (null once it can no longer be paid)."""
     fields = {name: getattr(order, name) for name in _ORDER_FIELDS}
-    return {**fields, "payment_url": pay_links.url_for(order.id)}
+    payable = order.status is OrderStatus.PENDING
+    return {**fields, "payment_url": pay_links.url_for(order.id) if payable else None}
 
 
 @blp.route("/orders")
@@ -201,61 +201,59 @@ class Cancel(MethodView):
         return _step(cancel, order_id, data, pay_links)
 
 
-@blp.route(f"{ORDER}/start")
-class Start(MethodView):
-    @authenticated(blp)
-    @blp.doc(operationId="startWork")
-    @blp.arguments(TransitionIn, required=False)
-    @blp.response(200, OrderOut)
-    @_transition_docs
+def _lifecycle_step(
+    name: str, action: str, operation_id: str, use_case: Any, summary: str
+) -> type[MethodView]:
+    """The view of a step of the job that only calls its use case: start, complete, fail.
+
+    `name` is the view's class name, hence its endpoint (`orders.<name>`); `summary` its
+    documentation. The body is optional, as for every lifecycle step.
+    """
+
     @inject
     def post(
-        self,
+        self: MethodView,
         data: dict[str, Any],
         order_id: uuid.UUID,
-        start: StartWork = Provide[Container.start_work],
+        step: Step = Provide[use_case],
         pay_links: PayLinks = Provide[Container.pay_links],
     ) -> Any:
-        """Start the job on a paid order (its shop); the body is optional"""
-        return _step(start, order_id, data, pay_links)
+        return _step(step, order_id, data, pay_links)
+
+    post.__doc__ = summary  # read by flask-smorest when the decorators below copy it
+    post.__qualname__ = f"{name}.post"
+    documented = authenticated(blp)(
+        blp.doc(operationId=operation_id)(
+            blp.arguments(TransitionIn, required=False)(
+                blp.response(200, OrderOut)(_transition_docs(post))
+            )
+        )
+    )
+    view = type(name, (MethodView,), {"__module__": __name__, "post": documented})
+    return blp.route(f"{ORDER}/{action}")(view)  # type: ignore[no-any-return]
 
 
-@blp.route(f"{ORDER}/complete")
-class Complete(MethodView):
-    @authenticated(blp)
-    @blp.doc(operationId="completeWork")
-    @blp.arguments(TransitionIn, required=False)
-    @blp.response(200, OrderOut)
-    @_transition_docs
-    @inject
-    def post(
-        self,
-        data: dict[str, Any],
-        order_id: uuid.UUID,
-        complete: CompleteWork = Provide[Container.complete_work],
-        pay_links: PayLinks = Provide[Container.pay_links],
-    ) -> Any:
-        """Finish the job (its shop): the slot is released; the body is optional"""
-        return _step(complete, order_id, data, pay_links)
+Start = _lifecycle_step(
+    "Start",
+    "start",
+    "startWork",
+    Container.start_work,
+    "Start the job on a paid order (its shop); the body is optional",
+)
+Complete = _lifecycle_step(
+    "Complete",
+    "complete",
+    "completeWork",
+    Container.complete_work,
+    "Finish the job (its shop): the slot is released; the body is optional",
+)
+Fail = _lifecycle_step(
+    "Fail",
+    "fail",
+    "failWork",
+    Container.fail_work,
+    """Give up on a job in progress (its shop or an admin)
 
-
-@blp.route(f"{ORDER}/fail")
-class Fail(MethodView):
-    @authenticated(blp)
-    @blp.doc(operationId="failWork")
-    @blp.arguments(TransitionIn, required=False)
-    @blp.response(200, OrderOut)
-    @_transition_docs
-    @inject
-    def post(
-        self,
-        data: dict[str, Any],
-        order_id: uuid.UUID,
-        fail: FailWork = Provide[Container.fail_work],
-        pay_links: PayLinks = Provide[Container.pay_links],
-    ) -> Any:
-        """Give up on a job in progress (its shop or an admin)
-
-        The slot is released and the customer's payment refunded. The body is optional.
-        """
-        return _step(fail, order_id, data, pay_links)
+    The slot is released and the customer's payment refunded. The body is optional.
+    """,
+)

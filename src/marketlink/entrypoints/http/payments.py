@@ -42,6 +42,7 @@ from marketlink.entrypoints.http.blueprint import Blueprint
 from marketlink.entrypoints.http.idempotency import idempotent
 from marketlink.entrypoints.http.openapi import LOCATION_HEADER
 from marketlink.entrypoints.http.pages import HTML, HTML_PAGE, page
+from marketlink.entrypoints.http.paths import ORDER_ID
 from marketlink.entrypoints.http.payment_schemas import (
     NoticeResultOut,
     PaymentLinksOut,
@@ -73,7 +74,7 @@ def _limit_body() -> None:
 # Opening a payment and reading the attempts ------------------------------------------------
 
 
-@blp.route("/orders/<uuid:order_id>/payment")
+@blp.route(f"/orders/<{ORDER_ID}:order_id>/payment")
 class OrderPayment(MethodView):
     @authenticated(blp)
     @blp.doc(operationId="startPayment")
@@ -92,7 +93,7 @@ class OrderPayment(MethodView):
         return {"payment_url": pay_links.url_for(order_id), "gateway_url": opened.gateway_url}
 
 
-@blp.route("/orders/<uuid:order_id>/payments")
+@blp.route(f"/orders/<{ORDER_ID}:order_id>/payments")
 class OrderPayments(MethodView):
     @authenticated(blp)
     @blp.doc(operationId="listOrderPayments")

@@ -15,7 +15,12 @@ from marshmallow import fields, validate
 
 from marketlink.application.ports import CatalogSort
 from marketlink.domain.catalog import MAX_ESTIMATED_MINUTES, MAX_PRICE, MAX_STOCK
-from marketlink.domain.users import Role
+from marketlink.domain.users import (
+    MAX_EMAIL_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    Role,
+    is_valid_email,
+)
 
 NAME_LENGTH = validate.Length(min=1, max=255)
 MAX_ID = 2**63 - 1
@@ -63,7 +68,17 @@ class Text(fields.String):
 
 
 class Email(fields.Email):
-    """An email address, surrounding whitespace removed before it is checked."""
+    """An email address as the domain accepts one (`is_valid_email`: the rule the command
+    line's create-admin applies too), surrounding whitespace removed before it is checked."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, validate.Email)]
+        self.validators.insert(0, self._domain_rule)
+
+    def _domain_rule(self, value: str) -> None:
+        if not is_valid_email(value):
+            raise self.make_error("invalid")
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return str(super()._deserialize(value, attr, data, **kwargs)).strip()
@@ -170,13 +185,17 @@ class PaginationMetadata(ma.Schema):
 
 class RegisterIn(JsonSchema):
     email = Email(
-        required=True, validate=validate.Length(max=254), metadata=example("nadia@example.com")
+        required=True,
+        validate=validate.Length(max=MAX_EMAIL_LENGTH),
+        metadata=example("nadia@example.com"),
     )
     password = fields.String(
         required=True,
         load_only=True,
-        validate=validate.Length(min=8, max=MAX_PASSWORD_LENGTH),
-        metadata=example("correct-horse-battery", description="At least 8 characters"),
+        validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH),
+        metadata=example(
+            "correct-horse-battery", description=f"At least {MIN_PASSWORD_LENGTH} characters"
+        ),
     )
     first_name = Text(required=True, validate=NAME_LENGTH, metadata=example("Nadia"))
     last_name = Text(required=True, validate=NAME_LENGTH, metadata=example("Islam"))
