@@ -108,7 +108,7 @@ class Settings:
         mode = (env.text("MARKETLINK_ENV") or DEVELOPMENT).lower()
         if mode not in ENVIRONMENTS:
             raise ConfigError(
-                f"MARKETLINK_ENV must be one of {', '.join(ENVIRONMENTS)}, not {mode!r}"
+                f"MARKETLINK_ENV must be one of {', '.join(ENVIRONMENTS)}, not {mode!r}."
             )
         instance_dir = Path(env.text("MARKETLINK_INSTANCE_DIR") or "instance").resolve()
         production = mode == PRODUCTION
@@ -123,7 +123,7 @@ class Settings:
             ]
             if missing:
                 raise ConfigError(
-                    f"{' and '.join(missing)} must be set when MARKETLINK_ENV=production"
+                    f"{' and '.join(missing)} must be set when MARKETLINK_ENV=production."
                 )
         secret_key = secret_key or _instance_secret(instance_dir, "secret_key")
         jwt_secret_key = jwt_secret_key or _instance_secret(instance_dir, "jwt_secret_key")
@@ -174,7 +174,7 @@ class _Env:
             return True
         if value.lower() in _FALSE:
             return False
-        raise ConfigError(f"{name} must be on or off (true/false), not {value!r}")
+        raise ConfigError(f"{name} must be on or off (true/false), not {value!r}.")
 
     def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
         value = self.text(name)
@@ -183,10 +183,10 @@ class _Env:
         try:
             number = int(value)
         except ValueError:
-            raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+            raise ConfigError(f"{name} must be a whole number, not {value!r}.") from None
         if number < minimum or (maximum is not None and number > maximum):
             bounds = f"at least {minimum}" if maximum is None else f"{minimum}..{maximum}"
-            raise ConfigError(f"{name} must be {bounds}, not {number}")
+            raise ConfigError(f"{name} must be {bounds}, not {number}.")
         return number
 
 
@@ -194,7 +194,7 @@ def _make_instance_dir(instance_dir: Path) -> None:
     try:
         instance_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create the instance folder {instance_dir}: {exc}") from None
+        raise ConfigError(f"Cannot create the instance folder {instance_dir}: {exc}.") from None
 
 
 def _instance_secret(instance_dir: Path, name: str) -> str:
@@ -222,7 +222,7 @@ def _instance_secret(instance_dir: Path, name: str) -> str:
                 os.unlink(tmp)
         value = path.read_text().strip()
     except OSError as exc:
-        raise ConfigError(f"cannot keep the {name} in {instance_dir}: {exc}") from None
+        raise ConfigError(f"Cannot keep the {name} in {instance_dir}: {exc}.") from None
     if not value:
-        raise ConfigError(f"{path} is empty; delete it to generate a new secret")
+        raise ConfigError(f"{path} is empty; delete it to generate a new secret.")
     return value

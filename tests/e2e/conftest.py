@@ -7,6 +7,7 @@ each test wires its own container and unwires it at the end (docs/style.md §4 P
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import argon2
 import pytest
 from dependency_injector import providers
+from flask import Response
 from flask.testing import FlaskClient
 
 from marketlink.adapters.passwords import Argon2PasswordHasher
@@ -65,12 +67,48 @@ def container(settings: Settings) -> Container:
     return container
 
 
+# Every message a client reads is a sentence: a capital letter (or a digit) first, a full
+# stop (or ? or !) last.
+MESSAGE_STYLE = re.compile(r"[A-Z0-9\"'`].*[.?!]", re.DOTALL)
+
+
+def _messages(body: Any) -> Iterator[str]:
+    """The top-level message of an error body and every field message under `errors`."""
+    if isinstance(body, dict):
+        if isinstance(body.get("message"), str):
+            yield body["message"]
+        yield from _field_messages(body.get("errors"))
+
+
+def _field_messages(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list):
+        for item in node:
+            yield from _field_messages(item)
+    elif isinstance(node, dict):
+        for item in node.values():
+            yield from _field_messages(item)
+
+
 @pytest.fixture
 def app(container: Container) -> Iterator[MarketLink]:
+    """The app, checking that every error message it sends in the test is written alike."""
     app = create_app(container=container)
+    badly_written: list[str] = []
+
+    @app.after_request
+    def _check_message_style(response: Response) -> Response:
+        if response.status_code >= 400 and response.is_json:
+            for message in _messages(response.get_json(silent=True)):
+                if not MESSAGE_STYLE.fullmatch(message):
+                    badly_written.append(f"{response.status_code}: {message!r}")
+        return response
+
     yield app
     container.unwire()
     container.engine().dispose()
+    assert not badly_written, f"error messages not written as sentences: {badly_written}"
 
 
 @pytest.fixture

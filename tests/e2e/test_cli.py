@@ -158,7 +158,7 @@ def test_a_config_error_is_one_line_and_exit_code_1(runner, env):
     result = runner.invoke(cli, ["migrate"], env={**env, "MARKETLINK_ENV": "production"})
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "marketlink: SECRET_KEY and JWT_SECRET_KEY must be set when MARKETLINK_ENV=production"
+        "marketlink: SECRET_KEY and JWT_SECRET_KEY must be set when MARKETLINK_ENV=production."
     ]
     assert "Traceback" not in result.output
 
@@ -167,7 +167,7 @@ def test_flasks_own_commands_end_the_same_way(runner, env):
     result = runner.invoke(cli, ["routes"], env={**env, "MARKETLINK_ENV": "production"})
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "marketlink: SECRET_KEY and JWT_SECRET_KEY must be set when MARKETLINK_ENV=production"
+        "marketlink: SECRET_KEY and JWT_SECRET_KEY must be set when MARKETLINK_ENV=production."
     ]
 
 

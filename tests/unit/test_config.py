@@ -57,7 +57,7 @@ def test_production_without_secrets_fails_with_one_clear_line(env, given, missin
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({**env, "MARKETLINK_ENV": "production", **given})
     message = str(caught.value)
-    assert message == f"{missing} must be set when MARKETLINK_ENV=production"
+    assert message == f"{missing} must be set when MARKETLINK_ENV=production."
     assert "\n" not in message
 
 

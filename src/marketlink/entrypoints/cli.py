@@ -207,7 +207,7 @@ def seed_demo(once: bool) -> None:
                 click.echo("demo data exists already; nothing to do")
                 _echo_demo_sign_ins()  # `make run` seeds with --once: show them every time
                 return
-            _fail(f"{DEMO_VENDOR.email} exists already (use --once to skip quietly)")
+            _fail(f"{DEMO_VENDOR.email} exists already (use --once to skip quietly).")
         container.create_vendor_profile()(vendor, "Demo Auto Care", "House 12, Road 5, Dhanmondi")
         for name, description, variants in DEMO_CATALOG:
             service = container.publish_service()(vendor, name, description)
@@ -330,7 +330,7 @@ def write_openapi(path: IO[str]) -> None:
     with _app() as app, app.test_client() as client:
         document = client.get(app.config["OPENAPI_URL_PREFIX"] + app.config["OPENAPI_JSON_PATH"])
     if document.status_code != 200:
-        _fail(f"the app does not serve its OpenAPI document (HTTP {document.status_code})")
+        _fail(f"The app does not serve its OpenAPI document (HTTP {document.status_code}).")
     click.echo(openapi.render(document.get_json()), file=path, nl=False)
 
 

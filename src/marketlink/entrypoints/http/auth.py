@@ -72,7 +72,7 @@ def configure_jwt(
 
     @jwt.unauthorized_loader
     def _missing(reason: str) -> Response:
-        return _unauthorized("Authentication required: send Authorization: Bearer <token>")
+        return _unauthorized("Authentication required: send Authorization: Bearer <token>.")
 
     @jwt.invalid_token_loader
     def _invalid(reason: str) -> Response:
@@ -82,22 +82,22 @@ def configure_jwt(
 
     @jwt.expired_token_loader
     def _expired(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
-        return _unauthorized("The token has expired", "token_expired")
+        return _unauthorized("The token has expired.", "token_expired")
 
     @jwt.revoked_token_loader
     def _revoked(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
         return _unauthorized(
-            "The token has been revoked: signed out, or the account switched off",
+            "The token has been revoked: signed out, or the account switched off.",
             "token_revoked",
         )
 
     @jwt.needs_fresh_token_loader
     def _not_fresh(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
-        return _unauthorized("A fresh token is required", "fresh_token_required")
+        return _unauthorized("A fresh token is required.", "fresh_token_required")
 
     @jwt.token_verification_failed_loader
     def _failed(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
-        return _unauthorized("The token failed verification", "invalid_token")
+        return _unauthorized("The token failed verification.", "invalid_token")
 
     return jwt
 

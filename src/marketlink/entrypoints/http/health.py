@@ -42,7 +42,7 @@ class HealthOut(ma.Schema):
 class NotReadyOut(ErrorOut):
     """The error shape, and the state of each dependency."""
 
-    message = ma.fields.String(required=True, metadata={"example": "not ready: redis down"})
+    message = ma.fields.String(required=True, metadata={"example": "Not ready: redis down."})
     error = ma.fields.String(required=True, metadata={"example": "not_ready"})
     checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
 
@@ -75,7 +75,7 @@ class Readiness(MethodView):
                 checks[probe.name] = "ok"
         down = [name for name, state in checks.items() if state != "ok"]
         if down:
-            body = error_body(503, f"not ready: {', '.join(down)} down", error="not_ready")
+            body = error_body(503, f"Not ready: {', '.join(down)} down.", error="not_ready")
             response = jsonify({**body, "checks": checks})
             response.status_code = 503
             return response
