@@ -203,8 +203,12 @@ def test_the_pages_for_a_browser_are_html(spec):
 
 def test_error_responses_name_the_codes_the_error_table_gives_them(spec):
     booking = spec["paths"]["/api/v1/orders"]["post"]["responses"]
-    assert set(booking) == {"201", "401", "403", "404", "409", "422", "429", "503", "default"}
+    assert set(booking) == {
+        *("201", "400", "401", "403", "404", "409", "415", "422", "429", "503", "default")
+    }
     listed = {status: codes(response) for status, response in booking.items()}
+    assert listed["400"] == ["bad_request"]  # malformed JSON
+    assert listed["415"] == ["unsupported_media_type"]
     assert listed["401"] == []  # described by authenticated(): the token refusals
     assert listed["404"] == ["not_found", "variant_inactive"]
     assert listed["409"] == ["out_of_stock", "concurrent_update", "idempotency_key_in_progress"]

@@ -164,6 +164,7 @@ def _json_body_routes(client) -> list[tuple[str, str]]:
                 else {}
             )
             if "application/json" in content:
+                assert {"400", "415"} <= set(operation["responses"]), (method, path)
                 filled = re.sub(r"\{order_id\}", str(uuid.uuid4()), path)
                 routes.append((method.upper(), re.sub(r"\{\w+_id\}", "1", filled)))
     return routes
