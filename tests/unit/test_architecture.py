@@ -72,17 +72,11 @@ def _modules(root: Path) -> list[Path]:
     return sorted(root.rglob("*.py"))
 
 
-# Asserts left in files another change is rewriting (issue 9, sections 4 and 6); remove
-# an entry when its asserts are gone.
-ASSERTS_NOT_YET_REPLACED = {"entrypoints/cli.py", "entrypoints/http/schemas.py"}
-
-
 def test_production_code_guards_with_errors_not_asserts():
     # `python -O` strips asserts: a guard that must hold raises a named error instead.
     offences = [
         f"{path.relative_to(SRC)}:{node.lineno}"
         for path in _modules(SRC)
-        if str(path.relative_to(SRC)) not in ASSERTS_NOT_YET_REPLACED
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Assert)
     ]

@@ -21,7 +21,7 @@ from gunicorn.app.base import BaseApplication
 from werkzeug.serving import run_simple
 
 from marketlink.application.actors import Actor
-from marketlink.application.errors import EmailTaken
+from marketlink.application.errors import EmailTaken, InconsistentState
 from marketlink.application.use_cases.accounts import RegisterUser
 from marketlink.application.use_cases.catalog import NewVariant
 from marketlink.application.use_cases.orders import ExpiryReport
@@ -211,7 +211,8 @@ def seed_demo(once: bool) -> None:
         container.create_vendor_profile()(vendor, "Demo Auto Care", "House 12, Road 5, Dhanmondi")
         for name, description, variants in DEMO_CATALOG:
             service = container.publish_service()(vendor, name, description)
-            assert service.id is not None
+            if service.id is None:
+                raise InconsistentState(f"The service {name!r} was stored without an id.")
             for variant, price, minutes, stock in variants:
                 new = NewVariant(variant, Money(Decimal(price)), minutes, stock)
                 container.add_variant()(vendor, service.id, new)
@@ -231,7 +232,8 @@ def _demo_account(container: Container, demo: _DemoAccount) -> Actor:
     user = container.register()(
         RegisterUser(demo.email, demo.password, demo.first_name, demo.last_name, demo.role)
     )
-    assert user.id is not None
+    if user.id is None:
+        raise InconsistentState(f"The account {demo.email} was stored without an id.")
     return Actor(user.id, user.role)
 
 

@@ -106,7 +106,8 @@ class Timestamp(fields.DateTime):
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
-        assert isinstance(value, datetime)
+        if not isinstance(value, datetime):
+            raise TypeError(f"A Timestamp field serialises a datetime, not {type(value).__name__}.")
         moment: datetime = value if value.tzinfo else value.replace(tzinfo=UTC)
         return moment.isoformat(timespec="seconds")
 
