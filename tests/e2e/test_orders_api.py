@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from dependency_injector import providers
 
+from marketlink.application.errors import ConcurrentUpdate
 from marketlink.application.use_cases.accounts import RegisterUser
 from marketlink.application.use_cases.order_transitions import apply_transition
 from marketlink.domain.orders import EventSource, OrderStatus
@@ -617,6 +618,27 @@ class TestIdempotencyKey:
         assert order_count(client, customer) == 1
         assert slots(client, other) == (0, 2)
         assert status_of(client, customer, first.json["id"]) == "pending"
+
+    def test_a_lost_race_is_not_kept_for_the_key_so_its_retry_runs(
+        self, client, api, shop, container
+    ):
+        # 409 concurrent_update says "try again": the retry with the same key must do the
+        # work, not replay the refusal for 24 hours.
+        customer = api.account()
+        order_id = book(client, customer, shop.variant_id).json["id"]
+        headers = {**customer.headers, "Idempotency-Key": "retry-me"}
+
+        def loses_once(*args: Any, **kwargs: Any) -> Any:
+            container.cancel_order.reset_last_overriding()
+            raise ConcurrentUpdate()
+
+        container.cancel_order.override(providers.Object(loses_once))
+        lost = client.post(f"{ORDERS}/{order_id}/cancel", headers=headers)
+        assert_error(lost, 409, "concurrent_update")
+        retried = client.post(f"{ORDERS}/{order_id}/cancel", headers=headers)
+        assert retried.status_code == 200, retried.json
+        assert retried.json["status"] == "cancelled"
+        assert "Idempotent-Replayed" not in retried.headers
 
     def test_keys_belong_to_one_user(self, client, api, shop):
         alice, bob = api.account(), api.account()

@@ -48,7 +48,11 @@ from dependency_injector.wiring import Provide, inject
 from flask import Response, current_app, request
 from flask_smorest import abort
 
-from marketlink.application.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
+from marketlink.application.errors import (
+    ConcurrentUpdate,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+)
 from marketlink.application.ports import IdempotencyStore, StoredResponse
 from marketlink.containers import Container
 from marketlink.entrypoints.http.auth import current_actor
@@ -65,6 +69,8 @@ _VALID_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 # depends on the Content-Type, which the fingerprint leaves out: the same body sent again
 # as JSON must run.
 _TRANSIENT = frozenset({401, 415, 429})
+# Refusals that did no work and ask for a retry: kept, the retry would meet them forever.
+_TRANSIENT_ERRORS = (ConcurrentUpdate,)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -133,16 +139,18 @@ def _run_once(key: str, view: Callable[..., Any], args: Any, kwargs: Any) -> Res
     stored = store.claim(user_id, key, fingerprint(request.method, request.path, _body()))
     if stored is not None:
         return _replay(stored)
+    refusal: Exception | None = None
     try:
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except Exception as exc:
             # The answer the error handlers give is the answer to store (or not).
+            refusal = exc
             response = current_app.make_response(current_app.handle_user_exception(exc))
     except BaseException:
         store.release(user_id, key)
         raise
-    if _is_final(response.status_code):
+    if _is_final(response.status_code) and not isinstance(refusal, _TRANSIENT_ERRORS):
         try:
             store.complete(user_id, key, _recorded(response))
         except Exception:
