@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
-from marketlink.adapters.sqlalchemy.db_errors import conflicts_as_concurrent_update
+from marketlink.adapters.sqlalchemy.db_errors import (
+    conflicts_as_concurrent_update,
+    is_unique_violation,
+)
 from marketlink.adapters.sqlalchemy.pending_writes import PendingWrites
 from marketlink.application.ports import Page, PageRequest
 
@@ -47,6 +52,21 @@ class SqlRepository:
         """
         self._writes.flush()
         return self._connection.begin_nested()
+
+    @contextmanager
+    def _refusing_duplicates(self, error: Callable[[], Exception]) -> Iterator[None]:
+        """Runs the block in a savepoint; a unique constraint it violates raises `error()`.
+
+        The constraint, not a lookup before the write, is what keeps two racing writers
+        apart; the savepoint leaves the caller's transaction usable after the refusal.
+        """
+        try:
+            with self._savepoint():
+                yield
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise error() from exc
+            raise
 
     def _page(
         self,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
-from marketlink.adapters.sqlalchemy.db_errors import is_unique_violation
 from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, inserted_id
 from marketlink.adapters.sqlalchemy.tables import users, vendor_profiles
 from marketlink.application.errors import EmailTaken, VendorProfileExists
@@ -44,17 +42,10 @@ def _user_values(user: User) -> dict[str, Any]:
 
 class SqlUserRepository(SqlRepository):
     def add(self, user: User) -> None:
-        # The unique constraint, not a prior lookup, is what keeps two registrations
-        # racing for one email apart.
         user.email = User.normalize_email(user.email)
-        try:
-            # A savepoint: the failed INSERT must not doom the caller's transaction.
-            with self._savepoint():
-                result = self._execute(sa.insert(users).values(_user_values(user)))
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise EmailTaken() from exc
-            raise
+        # Two registrations racing for one email: the second is refused here.
+        with self._refusing_duplicates(EmailTaken):
+            result = self._execute(sa.insert(users).values(_user_values(user)))
         user.id = inserted_id(result)
 
     def get(self, user_id: int) -> User | None:
@@ -68,15 +59,8 @@ class SqlUserRepository(SqlRepository):
 
     def save(self, user: User) -> None:
         user.email = User.normalize_email(user.email)
-        try:
-            with self._savepoint():
-                self._execute(
-                    sa.update(users).where(users.c.id == user.id).values(_user_values(user))
-                )
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise EmailTaken() from exc
-            raise
+        with self._refusing_duplicates(EmailTaken):
+            self._execute(sa.update(users).where(users.c.id == user.id).values(_user_values(user)))
 
     def list(self, page: PageRequest) -> Page[User]:
         return self._page(sa.select(users), [users.c.id], page, _user)
@@ -105,13 +89,8 @@ def _vendor_values(vendor: VendorProfile) -> dict[str, Any]:
 
 class SqlVendorRepository(SqlRepository):
     def add(self, vendor: VendorProfile) -> None:
-        try:
-            with self._savepoint():
-                result = self._execute(sa.insert(vendor_profiles).values(_vendor_values(vendor)))
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise VendorProfileExists() from exc
-            raise
+        with self._refusing_duplicates(VendorProfileExists):
+            result = self._execute(sa.insert(vendor_profiles).values(_vendor_values(vendor)))
         vendor.id = inserted_id(result)
 
     def get(self, vendor_id: int) -> VendorProfile | None:
