@@ -1,8 +1,8 @@
-"""What every repository shares: its connection, conflict handling and pagination."""
+"""What every repository shares: its connection, conflict handling, pagination, row mapping."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -27,6 +27,16 @@ def inserted_id(result: CursorResult[Any]) -> int:
     if key is None:
         raise RuntimeError("the INSERT reported no primary key")
     return int(key[0])
+
+
+def fields_of(source: object, names: Iterable[str]) -> dict[str, Any]:
+    """`source`'s attributes of these names: a row's columns, or an entity's fields.
+
+    A repository names once the columns that hold an entity's field of the same name as it
+    is, and both reads and writes them through this; the key, and every value converted on
+    the way (enums, money), stay spelled out where the entity is mapped.
+    """
+    return {name: getattr(source, name) for name in names}
 
 
 class SqlRepository:
