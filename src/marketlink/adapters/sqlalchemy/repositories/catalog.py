@@ -136,13 +136,21 @@ _UPDATE_VARIANT_IF_UNCHANGED = _UPDATE_VARIANT.where(
 )
 
 
-class SqlServiceRepository(SqlRepository):
+class _VariantReader(SqlRepository):
+    """A repository that reads variants: each is remembered, so that saving a stale copy fails.
+
+    A unit of work gives its service and variant repositories one ReadReservations, so a
+    variant read through either is checked alike when it is saved.
+    """
+
     def __init__(
         self, connection: sa.Connection, writes: PendingWrites, reads: ReadReservations
     ) -> None:
         super().__init__(connection, writes)
         self._reads = reads
 
+
+class SqlServiceRepository(_VariantReader):
     def add(self, service: Service) -> None:
         result = self._execute(sa.insert(services).values(_service_values(service)))
         service.id = inserted_id(result)
@@ -209,13 +217,7 @@ class SqlServiceRepository(SqlRepository):
             by_id[row.service_id].variants.append(self._reads.remember(_variant(row)))
 
 
-class SqlVariantRepository(SqlRepository):
-    def __init__(
-        self, connection: sa.Connection, writes: PendingWrites, reads: ReadReservations
-    ) -> None:
-        super().__init__(connection, writes)
-        self._reads = reads
-
+class SqlVariantRepository(_VariantReader):
     def add(self, variant: ServiceVariant) -> None:
         result = self._execute(sa.insert(service_variants).values(_variant_values(variant)))
         variant.id = inserted_id(result)
