@@ -11,10 +11,19 @@ from marketlink.application.ports import (
     Clock,
     Page,
     PageRequest,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from marketlink.domain.catalog import Service
 from marketlink.domain.users import Role, VendorProfile
+
+
+def _own_profile(uow: UnitOfWork, actor: Actor) -> VendorProfile:
+    actor.require(Role.VENDOR)
+    vendor = uow.vendors.get_by_user(actor.user_id)
+    if vendor is None:
+        raise NotFound("You have no vendor profile yet.")
+    return vendor
 
 
 class CreateVendorProfile:
@@ -43,12 +52,8 @@ class GetOwnVendorProfile:
         self._uow = uow
 
     def __call__(self, actor: Actor) -> VendorProfile:
-        actor.require(Role.VENDOR)
         with self._uow() as uow:
-            vendor = uow.vendors.get_by_user(actor.user_id)
-        if vendor is None:
-            raise NotFound("You have no vendor profile yet.")
-        return vendor
+            return _own_profile(uow, actor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +67,8 @@ class UpdateOwnVendorProfile:
         self._uow = uow
 
     def __call__(self, actor: Actor, changes: VendorChanges) -> VendorProfile:
-        actor.require(Role.VENDOR)
         with self._uow() as uow:
-            vendor = uow.vendors.get_by_user(actor.user_id)
-            if vendor is None:
-                raise NotFound("You have no vendor profile yet.")
+            vendor = _own_profile(uow, actor)
             if changes.business_name is not None:
                 vendor.business_name = changes.business_name
             if changes.address is not None:

@@ -1,15 +1,20 @@
-"""What every repository shares: its connection, conflict handling and pagination."""
+"""What every repository shares: its connection, conflict handling, pagination, row mapping."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
-from marketlink.adapters.sqlalchemy.db_errors import conflicts_as_concurrent_update
+from marketlink.adapters.sqlalchemy.db_errors import (
+    conflicts_as_concurrent_update,
+    is_unique_violation,
+)
 from marketlink.adapters.sqlalchemy.pending_writes import PendingWrites
 from marketlink.application.ports import Page, PageRequest
 
@@ -22,6 +27,16 @@ def inserted_id(result: CursorResult[Any]) -> int:
     if key is None:
         raise RuntimeError("the INSERT reported no primary key")
     return int(key[0])
+
+
+def fields_of(source: object, names: Iterable[str]) -> dict[str, Any]:
+    """`source`'s attributes of these names: a row's columns, or an entity's fields.
+
+    A repository names once the columns that hold an entity's field of the same name as it
+    is, and both reads and writes them through this; the key, and every value converted on
+    the way (enums, money), stay spelled out where the entity is mapped.
+    """
+    return {name: getattr(source, name) for name in names}
 
 
 class SqlRepository:
@@ -47,6 +62,21 @@ class SqlRepository:
         """
         self._writes.flush()
         return self._connection.begin_nested()
+
+    @contextmanager
+    def _refusing_duplicates(self, error: Callable[[], Exception]) -> Iterator[None]:
+        """Runs the block in a savepoint; a unique constraint it violates raises `error()`.
+
+        The constraint, not a lookup before the write, is what keeps two racing writers
+        apart; the savepoint leaves the caller's transaction usable after the refusal.
+        """
+        try:
+            with self._savepoint():
+                yield
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise error() from exc
+            raise
 
     def _page(
         self,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from marketlink.adapters.sqlalchemy.engine import is_sqlite
 from marketlink.adapters.sqlalchemy.pending_writes import PendingWrites
-from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, inserted_id
+from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, fields_of, inserted_id
 from marketlink.adapters.sqlalchemy.tables import service_variants, services, vendor_profiles
 from marketlink.application.errors import ConcurrentUpdate
 from marketlink.application.ports import CatalogQuery, CatalogSort, Offer, Page
@@ -48,17 +48,17 @@ class ReadReservations:
         self._locked.clear()
 
 
+# The columns that hold the entity's field of the same name as it is (see fields_of).
+_VARIANT_FIELDS = ("service_id", "name", "estimated_minutes", "stock", "reserved", "is_active")
+_SERVICE_FIELDS = ("vendor_id", "name", "description", "is_active", "created_at")
+
+
 def _variant(row: sa.Row[Any]) -> ServiceVariant:
     return ServiceVariant(
         id=row.id,
-        service_id=row.service_id,
-        name=row.name,
         # The catalogue is priced in one currency: the table has no currency column.
         price=Money(row.price, CATALOGUE_CURRENCY),
-        estimated_minutes=row.estimated_minutes,
-        stock=row.stock,
-        reserved=row.reserved,
-        is_active=row.is_active,
+        **fields_of(row, _VARIANT_FIELDS),
     )
 
 
@@ -67,37 +67,15 @@ def _variant_values(variant: ServiceVariant) -> dict[str, Any]:
         raise ValueError(
             f"variants are priced in {CATALOGUE_CURRENCY}, not {variant.price.currency}"
         )
-    return {
-        "service_id": variant.service_id,
-        "name": variant.name,
-        "price": variant.price.amount,
-        "estimated_minutes": variant.estimated_minutes,
-        "stock": variant.stock,
-        "reserved": variant.reserved,
-        "is_active": variant.is_active,
-    }
+    return {**fields_of(variant, _VARIANT_FIELDS), "price": variant.price.amount}
 
 
 def _service(row: sa.Row[Any], variants: Sequence[ServiceVariant] = ()) -> Service:
-    return Service(
-        id=row.id,
-        vendor_id=row.vendor_id,
-        name=row.name,
-        description=row.description,
-        is_active=row.is_active,
-        created_at=row.created_at,
-        variants=list(variants),
-    )
+    return Service(id=row.id, variants=list(variants), **fields_of(row, _SERVICE_FIELDS))
 
 
 def _service_values(service: Service) -> dict[str, Any]:
-    return {
-        "vendor_id": service.vendor_id,
-        "name": service.name,
-        "description": service.description,
-        "is_active": service.is_active,
-        "created_at": service.created_at,
-    }
+    return fields_of(service, _SERVICE_FIELDS)
 
 
 def _has_active_variant(*conditions: sa.ColumnElement[bool]) -> sa.Exists:
@@ -158,13 +136,21 @@ _UPDATE_VARIANT_IF_UNCHANGED = _UPDATE_VARIANT.where(
 )
 
 
-class SqlServiceRepository(SqlRepository):
+class _VariantReader(SqlRepository):
+    """A repository that reads variants: each is remembered, so that saving a stale copy fails.
+
+    A unit of work gives its service and variant repositories one ReadReservations, so a
+    variant read through either is checked alike when it is saved.
+    """
+
     def __init__(
         self, connection: sa.Connection, writes: PendingWrites, reads: ReadReservations
     ) -> None:
         super().__init__(connection, writes)
         self._reads = reads
 
+
+class SqlServiceRepository(_VariantReader):
     def add(self, service: Service) -> None:
         result = self._execute(sa.insert(services).values(_service_values(service)))
         service.id = inserted_id(result)
@@ -231,13 +217,7 @@ class SqlServiceRepository(SqlRepository):
             by_id[row.service_id].variants.append(self._reads.remember(_variant(row)))
 
 
-class SqlVariantRepository(SqlRepository):
-    def __init__(
-        self, connection: sa.Connection, writes: PendingWrites, reads: ReadReservations
-    ) -> None:
-        super().__init__(connection, writes)
-        self._reads = reads
-
+class SqlVariantRepository(_VariantReader):
     def add(self, variant: ServiceVariant) -> None:
         result = self._execute(sa.insert(service_variants).values(_variant_values(variant)))
         variant.id = inserted_id(result)

@@ -10,68 +10,61 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository
+from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, fields_of
 from marketlink.adapters.sqlalchemy.tables import order_events, payments, repair_orders
 from marketlink.application.ports import OrderScope, Page, PageRequest
 from marketlink.domain.money import Money
 from marketlink.domain.orders import EventSource, OrderEvent, OrderStatus, RepairOrder
 from marketlink.domain.payments import PaymentFlag
 
+# The columns that hold the entity's field of the same name as it is (see fields_of).
+_ORDER_FIELDS = (
+    "customer_id",
+    "vendor_id",
+    "variant_id",
+    "service_name",
+    "variant_name",
+    "created_at",
+    "updated_at",
+    "expires_at",
+)
+_EVENT_FIELDS = ("order_id", "at", "actor_id", "reason")
+
 
 def _order(row: sa.Row[Any]) -> RepairOrder:
     return RepairOrder(
         id=row.id,
-        customer_id=row.customer_id,
-        vendor_id=row.vendor_id,
-        variant_id=row.variant_id,
-        service_name=row.service_name,
-        variant_name=row.variant_name,
         total_amount=Money(row.total_amount, row.currency),
         status=OrderStatus(row.status),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        expires_at=row.expires_at,
+        **fields_of(row, _ORDER_FIELDS),
     )
-
-
-def _event(row: sa.Row[Any]) -> OrderEvent:
-    return OrderEvent(
-        order_id=row.order_id,
-        at=row.at,
-        from_status=OrderStatus(row.from_status) if row.from_status else None,
-        to_status=OrderStatus(row.to_status),
-        source=EventSource(row.source),
-        actor_id=row.actor_id,
-        reason=row.reason,
-    )
-
-
-def _event_values(event: OrderEvent) -> dict[str, Any]:
-    return {
-        "order_id": event.order_id,
-        "at": event.at,
-        "from_status": event.from_status.value if event.from_status else None,
-        "to_status": event.to_status.value,
-        "source": event.source.value,
-        "actor_id": event.actor_id,
-        "reason": event.reason,
-    }
 
 
 def _order_values(order: RepairOrder) -> dict[str, Any]:
     return {
         "id": order.id,
-        "customer_id": order.customer_id,
-        "vendor_id": order.vendor_id,
-        "variant_id": order.variant_id,
-        "service_name": order.service_name,
-        "variant_name": order.variant_name,
+        **fields_of(order, _ORDER_FIELDS),
         "status": order.status.value,
         "total_amount": order.total_amount.amount,
         "currency": order.total_amount.currency,
-        "created_at": order.created_at,
-        "updated_at": order.updated_at,
-        "expires_at": order.expires_at,
+    }
+
+
+def _event(row: sa.Row[Any]) -> OrderEvent:
+    return OrderEvent(
+        from_status=OrderStatus(row.from_status) if row.from_status else None,
+        to_status=OrderStatus(row.to_status),
+        source=EventSource(row.source),
+        **fields_of(row, _EVENT_FIELDS),
+    )
+
+
+def _event_values(event: OrderEvent) -> dict[str, Any]:
+    return {
+        **fields_of(event, _EVENT_FIELDS),
+        "from_status": event.from_status.value if event.from_status else None,
+        "to_status": event.to_status.value,
+        "source": event.source.value,
     }
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from marketlink.adapters.sqlalchemy.db_errors import is_unique_violation
-from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository
+from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, fields_of
 from marketlink.adapters.sqlalchemy.tables import gateway_notices, payments, repair_orders
 from marketlink.application.ports import Page, PageRequest
 from marketlink.domain.money import Money
@@ -26,66 +26,59 @@ from marketlink.domain.payments import (
     RefundStatus,
 )
 
+# The columns that hold the entity's field of the same name as it is (see fields_of). The
+# key, `tran_id`, is not among them: an update finds the row by it and leaves it alone.
+_PAYMENT_FIELDS = (
+    "order_id",
+    "session_key",
+    "gateway_url",
+    "val_id",
+    "bank_tran_id",
+    "card_type",
+    "card_no",
+    "risk_level",
+    "refund_ref_id",
+    "created_at",
+    "updated_at",
+)
+_NOTICE_FIELDS = ("key", "tran_id", "received_at", "status", "reason", "source")
+
 
 def _payment(row: sa.Row[Any]) -> Payment:
     return Payment(
         tran_id=row.tran_id,
-        order_id=row.order_id,
         amount=Money(row.amount, row.currency),
         status=PaymentStatus(row.status),
-        session_key=row.session_key,
-        gateway_url=row.gateway_url,
-        val_id=row.val_id,
-        bank_tran_id=row.bank_tran_id,
-        card_type=row.card_type,
-        card_no=row.card_no,
-        risk_level=row.risk_level,
         flag=PaymentFlag(row.flag) if row.flag else None,
         refund_status=RefundStatus(row.refund_status) if row.refund_status else None,
-        refund_ref_id=row.refund_ref_id,
         paid_amount=(
             Money(row.paid_amount, row.paid_currency)
             if row.paid_amount is not None and row.paid_currency is not None
             else None
         ),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        **fields_of(row, _PAYMENT_FIELDS),
     )
 
 
 def _payment_values(payment: Payment) -> dict[str, Any]:
     return {
-        "order_id": payment.order_id,
+        **fields_of(payment, _PAYMENT_FIELDS),
         "amount": payment.amount.amount,
         "currency": payment.amount.currency,
         "status": payment.status.value,
-        "session_key": payment.session_key,
-        "gateway_url": payment.gateway_url,
-        "val_id": payment.val_id,
-        "bank_tran_id": payment.bank_tran_id,
-        "card_type": payment.card_type,
-        "card_no": payment.card_no,
-        "risk_level": payment.risk_level,
         "flag": payment.flag.value if payment.flag else None,
         "refund_status": payment.refund_status.value if payment.refund_status else None,
-        "refund_ref_id": payment.refund_ref_id,
         "paid_amount": payment.paid_amount.amount if payment.paid_amount else None,
         "paid_currency": payment.paid_amount.currency if payment.paid_amount else None,
-        "created_at": payment.created_at,
-        "updated_at": payment.updated_at,
     }
 
 
 def _notice(row: sa.Row[Any]) -> RecordedNotice:
-    return RecordedNotice(
-        key=row.key,
-        tran_id=row.tran_id,
-        received_at=row.received_at,
-        status=row.status,
-        result=NoticeResult(row.result),
-        reason=row.reason,
-        source=row.source,
-    )
+    return RecordedNotice(result=NoticeResult(row.result), **fields_of(row, _NOTICE_FIELDS))
+
+
+def _notice_values(notice: RecordedNotice) -> dict[str, Any]:
+    return {**fields_of(notice, _NOTICE_FIELDS), "result": notice.result.value}
 
 
 _NEWEST_FIRST = [payments.c.created_at.desc(), payments.c.tran_id]
@@ -144,17 +137,7 @@ class SqlPaymentRepository(SqlRepository):
         try:
             # A savepoint: a duplicate must leave the caller's transaction usable.
             with self._savepoint():
-                self._execute(
-                    sa.insert(gateway_notices).values(
-                        key=notice.key,
-                        tran_id=notice.tran_id,
-                        received_at=notice.received_at,
-                        status=notice.status,
-                        result=notice.result.value,
-                        reason=notice.reason,
-                        source=notice.source,
-                    )
-                )
+                self._execute(sa.insert(gateway_notices).values(_notice_values(notice)))
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 return False

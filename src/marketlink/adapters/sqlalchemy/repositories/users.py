@@ -5,56 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
-from marketlink.adapters.sqlalchemy.db_errors import is_unique_violation
-from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, inserted_id
+from marketlink.adapters.sqlalchemy.repositories.base import SqlRepository, fields_of, inserted_id
 from marketlink.adapters.sqlalchemy.tables import users, vendor_profiles
 from marketlink.application.errors import EmailTaken, VendorProfileExists
 from marketlink.application.ports import Page, PageRequest
 from marketlink.domain.users import Role, User, VendorProfile
 
+# The columns that hold the entity's field of the same name as it is (see fields_of).
+_USER_FIELDS = (
+    "email",
+    "password_hash",
+    "first_name",
+    "last_name",
+    "phone_number",
+    "is_active",
+    "date_joined",
+)
+
 
 def _user(row: sa.Row[Any]) -> User:
-    return User(
-        id=row.id,
-        email=row.email,
-        password_hash=row.password_hash,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        phone_number=row.phone_number,
-        role=Role(row.role),
-        is_active=row.is_active,
-        date_joined=row.date_joined,
-    )
+    return User(id=row.id, role=Role(row.role), **fields_of(row, _USER_FIELDS))
 
 
 def _user_values(user: User) -> dict[str, Any]:
-    return {
-        "email": user.email,
-        "password_hash": user.password_hash,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "phone_number": user.phone_number,
-        "role": user.role.value,
-        "is_active": user.is_active,
-        "date_joined": user.date_joined,
-    }
+    return {**fields_of(user, _USER_FIELDS), "role": user.role.value}
 
 
 class SqlUserRepository(SqlRepository):
     def add(self, user: User) -> None:
-        # The unique constraint, not a prior lookup, is what keeps two registrations
-        # racing for one email apart.
         user.email = User.normalize_email(user.email)
-        try:
-            # A savepoint: the failed INSERT must not doom the caller's transaction.
-            with self._savepoint():
-                result = self._execute(sa.insert(users).values(_user_values(user)))
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise EmailTaken() from exc
-            raise
+        # Two registrations racing for one email: the second is refused here.
+        with self._refusing_duplicates(EmailTaken):
+            result = self._execute(sa.insert(users).values(_user_values(user)))
         user.id = inserted_id(result)
 
     def get(self, user_id: int) -> User | None:
@@ -68,50 +51,28 @@ class SqlUserRepository(SqlRepository):
 
     def save(self, user: User) -> None:
         user.email = User.normalize_email(user.email)
-        try:
-            with self._savepoint():
-                self._execute(
-                    sa.update(users).where(users.c.id == user.id).values(_user_values(user))
-                )
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise EmailTaken() from exc
-            raise
+        with self._refusing_duplicates(EmailTaken):
+            self._execute(sa.update(users).where(users.c.id == user.id).values(_user_values(user)))
 
     def list(self, page: PageRequest) -> Page[User]:
         return self._page(sa.select(users), [users.c.id], page, _user)
 
 
+_VENDOR_FIELDS = ("user_id", "business_name", "address", "is_active", "created_at")
+
+
 def _vendor(row: sa.Row[Any]) -> VendorProfile:
-    return VendorProfile(
-        id=row.id,
-        user_id=row.user_id,
-        business_name=row.business_name,
-        address=row.address,
-        is_active=row.is_active,
-        created_at=row.created_at,
-    )
+    return VendorProfile(id=row.id, **fields_of(row, _VENDOR_FIELDS))
 
 
 def _vendor_values(vendor: VendorProfile) -> dict[str, Any]:
-    return {
-        "user_id": vendor.user_id,
-        "business_name": vendor.business_name,
-        "address": vendor.address,
-        "is_active": vendor.is_active,
-        "created_at": vendor.created_at,
-    }
+    return fields_of(vendor, _VENDOR_FIELDS)
 
 
 class SqlVendorRepository(SqlRepository):
     def add(self, vendor: VendorProfile) -> None:
-        try:
-            with self._savepoint():
-                result = self._execute(sa.insert(vendor_profiles).values(_vendor_values(vendor)))
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise VendorProfileExists() from exc
-            raise
+        with self._refusing_duplicates(VendorProfileExists):
+            result = self._execute(sa.insert(vendor_profiles).values(_vendor_values(vendor)))
         vendor.id = inserted_id(result)
 
     def get(self, vendor_id: int) -> VendorProfile | None:
