@@ -69,6 +69,9 @@ vendor_profiles = sa.Table(
     sa.Column("address", sa.String(500), nullable=False),
     sa.Column("is_active", sa.Boolean, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # False while waiting for an admin (VENDOR_APPROVAL=manual); rows from before 0004 are
+    # approved by its server default.
+    sa.Column("is_approved", sa.Boolean, nullable=False, server_default=sa.true()),
     # One profile per vendor user, however many requests race to create it.
     sa.UniqueConstraint("user_id"),
 )
@@ -235,4 +238,24 @@ revoked_tokens = sa.Table(
     sa.Column("session_id", sa.String(255), primary_key=True),
     sa.Column("expires_at", UtcDateTime, nullable=False),
     sa.Index("ix_revoked_tokens_expires_at", "expires_at"),
+)
+
+# The audit trail: append-only. The repository has no way to change or remove an entry,
+# and on PostgreSQL a trigger (migration 0004) refuses UPDATE, DELETE and TRUNCATE.
+# No foreign keys: an entry outlives anything it names, and writing one must never fail
+# for what it refers to (a refusal of an unknown id is recorded too).
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor_id", sa.Integer, nullable=True),  # None: the command line
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("object_kind", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(96), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False),
+    sa.Index("ix_audit_entries_at", "at"),
+    sa.Index("ix_audit_entries_object_kind_object_id", "object_kind", "object_id"),
+    sa.Index("ix_audit_entries_actor_id", "actor_id"),
 )
