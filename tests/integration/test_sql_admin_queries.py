@@ -6,12 +6,17 @@ import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 
 from marketlink.adapters.sqlalchemy.admin_queries import SqlAdminQueries, like_pattern
+from marketlink.adapters.sqlalchemy.engine import create_engine_for
+from marketlink.adapters.sqlalchemy.migrate import alembic_config, upgrade_database
 from marketlink.application.admin_queries import (
     ORDERS,
     PAYMENTS,
     USERS,
+    VENDORS,
     ListQuery,
     Sort,
     SortDirection,
@@ -30,6 +35,16 @@ from marketlink.domain.users import Role
 from tests.integration.conftest import Builder
 
 pytestmark = pytest.mark.integration
+
+TABLES = ("repair_orders", "order_events", "payments", "gateway_notices")
+READ_INDEXES = {
+    "ix_repair_orders_created_at",
+    "ix_repair_orders_status_created_at",
+    "ix_order_events_to_status_at",
+    "ix_payments_flag_refund_status",
+    "ix_payments_created_at",
+    "ix_gateway_notices_received_at",
+}
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
 TODAY = datetime(2026, 12, 2, tzinfo=UTC)
@@ -79,6 +94,7 @@ def test_the_dashboard_counts_users_vendors_orders_and_flagged_payments(queries,
     build.user(Role.ADMIN)
     shop = build.vendor()
     build.vendor(is_active=False)
+    build.vendor(is_approved=False)
     variant = build.variant(build.service(shop), stock=10)
     customer = build.user()
     pending = [build.order(customer, variant, now=NOW - timedelta(hours=1)) for _ in range(3)]
@@ -98,9 +114,9 @@ def test_the_dashboard_counts_users_vendors_orders_and_flagged_payments(queries,
 
     figures = queries.dashboard(NOW)
 
-    # A customer per order's default plus the one above, two vendors, one admin.
-    assert figures.users_by_role == {Role.CUSTOMER: 2, Role.VENDOR: 2, Role.ADMIN: 1}
-    assert figures.active_vendors == 1
+    # The customer made first and the one who ordered, three vendors, one admin.
+    assert figures.users_by_role == {Role.CUSTOMER: 2, Role.VENDOR: 3, Role.ADMIN: 1}
+    assert (figures.active_vendors, figures.vendors_awaiting_approval) == (1, 1)
     assert figures.orders_by_status == {
         OrderStatus.PENDING: 1,
         OrderStatus.PAID: 0,
@@ -307,8 +323,15 @@ def test_vendors_services_and_variants_show_their_counts_and_free_slots(queries,
     build.variant(brakes, stock=5, reserved=2, name="Front")
     build.variant(brakes, stock=1, reserved=1, name="Rear")
 
-    (vendor,) = queries.vendors(ListQuery()).items
-    assert (vendor.id, vendor.service_count, vendor.is_active) == (shop.id, 2, True)
+    waiting = build.vendor(is_approved=False)
+
+    vendors = queries.vendors(ListQuery()).items
+    assert [(v.id, v.service_count, v.is_active, v.is_approved) for v in vendors] == [
+        (shop.id, 2, True, True),
+        (waiting.id, 0, True, False),
+    ]
+    unapproved = queries.vendors(VENDORS.check(ListQuery(filters={"is_approved": "false"})))
+    assert [v.id for v in unapproved.items] == [waiting.id]
     services = queries.services(ListQuery(sort=Sort("name"))).items
     assert [(s.name, s.variant_count, s.vendor_name) for s in services] == [
         ("Brake repair", 2, "Dhaka Motors"),
@@ -364,3 +387,23 @@ def test_an_orders_detail_has_its_history_payments_and_notices(queries, build):
     assert [p.tran_id for p in detail.payments] == [second.tran_id, first.tran_id]
     assert [n.tran_id for n in detail.notices] == [first.tran_id, second.tran_id]
     assert queries.order_detail(uuid.uuid4()) is None
+
+
+def test_0005_adds_the_read_indexes_and_its_downgrade_removes_them(empty_postgres_url):
+    url = empty_postgres_url
+    upgrade_database(url, "0004")
+    engine = create_engine_for(url)
+    try:
+
+        def indexes() -> set[str]:
+            engine.dispose()
+            inspector = sa.inspect(engine)
+            return {i["name"] for t in TABLES for i in inspector.get_indexes(t)}
+
+        assert not indexes() & READ_INDEXES
+        upgrade_database(url)
+        assert indexes() >= READ_INDEXES
+        command.downgrade(alembic_config(url), "0004")
+        assert not indexes() & READ_INDEXES
+    finally:
+        engine.dispose()

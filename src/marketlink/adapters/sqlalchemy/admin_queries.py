@@ -179,6 +179,7 @@ _VENDORS = _ListSql(
         "business_name": vendor_profiles.c.business_name,
         "address": vendor_profiles.c.address,
         "is_active": vendor_profiles.c.is_active,
+        "is_approved": vendor_profiles.c.is_approved,
         "user_is_active": _vendor_user.c.is_active,
         "created_at": vendor_profiles.c.created_at,
         "service_count": _service_count,
@@ -190,6 +191,7 @@ _VENDORS = _ListSql(
         r.business_name,
         r.address,
         r.is_active,
+        r.is_approved,
         r.user_is_active,
         r.created_at,
         int(r.service_count),
@@ -433,6 +435,10 @@ def _per_day(
     return {int(day): (int(count), Decimal(total or 0)) for day, count, total in rows}
 
 
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
 def _counts(connection: sa.Connection, column: ColumnElement[Any]) -> dict[str, int]:
     rows = connection.execute(sa.select(column, sa.func.count()).group_by(column))
     return {str(key): int(count) for key, count in rows}
@@ -447,11 +453,12 @@ class SqlAdminQueries:
         with self._engine.connect() as connection:
             roles = _counts(connection, users.c.role)
             statuses = _counts(connection, repair_orders.c.status)
-            active_vendors = connection.execute(
-                sa.select(sa.func.count())
-                .select_from(vendor_profiles)
-                .where(vendor_profiles.c.is_active)
-            ).scalar_one()
+            active_vendors, awaiting = connection.execute(
+                sa.select(
+                    _count_where(vendor_profiles.c.is_active & vendor_profiles.c.is_approved),
+                    _count_where(~vendor_profiles.c.is_approved),
+                )
+            ).one()
             flagged = connection.execute(
                 sa.select(payments.c.flag, payments.c.refund_status, sa.func.count())
                 .where(payments.c.flag.is_not(None))
@@ -504,7 +511,8 @@ class SqlAdminQueries:
         return DashboardFigures(
             now=now,
             users_by_role={role: roles.get(role.value, 0) for role in Role},
-            active_vendors=int(active_vendors),
+            active_vendors=int(active_vendors or 0),
+            vendors_awaiting_approval=int(awaiting or 0),
             orders_by_status={status: statuses.get(status.value, 0) for status in OrderStatus},
             revenue_today=series[-1].paid_revenue,
             revenue_last_7_days=_money(sum((d.paid_revenue.amount for d in week), Decimal(0))),

@@ -1,7 +1,7 @@
 """Indexes for the admin panel's dashboard and lists.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 
 What the read model (adapters/sqlalchemy/admin_queries.py) asks of a large database:
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
