@@ -134,6 +134,10 @@ repair_orders = sa.Table(
     sa.Index("ix_repair_orders_vendor_id_status", "vendor_id", "status"),
     # The expiry sweep: pending orders by how long ago their reservation ran out.
     sa.Index("ix_repair_orders_status_expires_at", "status", "expires_at"),
+    # The admin panel (migration 0005): the orders list, newest first, whole or by status,
+    # and the dashboard's orders placed per day.
+    sa.Index("ix_repair_orders_created_at", "created_at"),
+    sa.Index("ix_repair_orders_status_created_at", "status", "created_at"),
 )
 
 order_events = sa.Table(
@@ -151,6 +155,9 @@ order_events = sa.Table(
     one_of("to_status", OrderStatus),
     one_of("source", EventSource),
     sa.Index("ix_order_events_order_id", "order_id"),
+    # The dashboard (migration 0005): moves to `paid` per day (revenue), to `cancelled`
+    # in the last day (expired holds).
+    sa.Index("ix_order_events_to_status_at", "to_status", "at"),
 )
 
 payments = sa.Table(
@@ -182,6 +189,10 @@ payments = sa.Table(
     one_of("flag", PaymentFlag),
     one_of("refund_status", RefundStatus),
     sa.Index("ix_payments_order_id", "order_id"),
+    # The admin panel (migration 0005): the dashboard's flagged counts and the payments
+    # list filtered by flag and refund status; the list's newest-first order.
+    sa.Index("ix_payments_flag_refund_status", "flag", "refund_status"),
+    sa.Index("ix_payments_created_at", "created_at"),
 )
 
 # Every notice the gateway sent, kept even for a tran_id we never issued (hence no
@@ -200,6 +211,8 @@ gateway_notices = sa.Table(
     sa.UniqueConstraint("key"),
     one_of("result", NoticeResult),
     sa.Index("ix_gateway_notices_tran_id", "tran_id"),
+    # The admin panel's notices list, newest first (migration 0005).
+    sa.Index("ix_gateway_notices_received_at", "received_at"),
 )
 
 # Not tied to users by a foreign key: the store is infrastructure, and a stale row only
