@@ -192,11 +192,36 @@ class Container(containers.DeclarativeContainer):
 
     # Catalog
     publish_service = providers.Factory(catalog.PublishService, uow, clock)
-    update_service = providers.Factory(catalog.UpdateService, uow)
-    deactivate_service = providers.Factory(catalog.DeactivateService, uow)
+    # An admin's edits of a shop's catalogue are admin actions: audited (the owner's are not).
+    update_service = providers.Factory(
+        audit.Audited,
+        providers.Factory(catalog.UpdateService).provider,
+        uow,
+        audit_trail,
+        audit.service_update,
+    )
+    deactivate_service = providers.Factory(
+        audit.Audited,
+        providers.Factory(catalog.DeactivateService).provider,
+        uow,
+        audit_trail,
+        audit.service_deactivate,
+    )
     add_variant = providers.Factory(catalog.AddVariant, uow)
-    update_variant = providers.Factory(catalog.UpdateVariant, uow)
-    deactivate_variant = providers.Factory(catalog.DeactivateVariant, uow)
+    update_variant = providers.Factory(
+        audit.Audited,
+        providers.Factory(catalog.UpdateVariant).provider,
+        uow,
+        audit_trail,
+        audit.variant_update,
+    )
+    deactivate_variant = providers.Factory(
+        audit.Audited,
+        providers.Factory(catalog.DeactivateVariant).provider,
+        uow,
+        audit_trail,
+        audit.variant_deactivate,
+    )
     search_catalog = providers.Factory(catalog.SearchCatalog, uow)
     get_service = providers.Factory(catalog.GetService, uow)
     get_variant = providers.Factory(catalog.GetVariant, uow)

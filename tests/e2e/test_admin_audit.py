@@ -109,6 +109,39 @@ def test_every_admin_action_leaves_exactly_one_entry(client, api, admin, shop, c
     assert slots(client, shop) == (1, 2)  # `own` still holds one; the two others came back
 
 
+def test_an_admins_catalogue_edits_are_audited_and_the_owners_are_not(client, api, admin, shop):
+    service, variant = (
+        f"/api/v1/services/{shop.service['id']}",
+        f"/api/v1/variants/{shop.variant['id']}",
+    )
+    # The shop edits its own catalogue: no admin action.
+    owner = client.patch(variant, json={"stock": 4}, headers=shop.vendor.headers)
+    assert owner.status_code == 200, owner.json
+    edits = [
+        ("PATCH", variant, {"price": "1750.00", "stock": 5}, 200),
+        ("PATCH", variant, {"stock": -1}, 422),  # refused at the edge: no use case ran
+        ("PATCH", service, {"name": "Brakes and pads"}, 200),
+        ("PATCH", "/api/v1/variants/999", {"stock": 1}, 404),
+        ("DELETE", variant, None, 204),
+        ("DELETE", service, None, 204),
+    ]
+    for method, path, body, status in edits:
+        response = client.open(path, method=method, json=body, headers=admin.headers)
+        assert response.status_code == status, (path, response.get_data(as_text=True))
+
+    entries = trail(client, admin)
+
+    assert {entry["actor_id"] for entry in entries} == {admin.id}
+    assert [(e["action"], e["object_id"], e["outcome"], e["detail"]) for e in entries] == [
+        ("variant.update", str(shop.variant["id"]), "done", "price, stock"),
+        ("service.update", str(shop.service["id"]), "done", "name"),
+        ("variant.update", "999", "refused: not_found", "stock"),
+        ("variant.deactivate", str(shop.variant["id"]), "done", ""),
+        ("service.deactivate", str(shop.service["id"]), "done", ""),
+    ]
+    assert {e["object_kind"] for e in entries} == {"variant", "service"}
+
+
 def test_the_trail_is_paginated_newest_first_and_for_admins_only(client, api, admin):
     customer = api.account()
     for active in (False, True, False):

@@ -25,6 +25,10 @@ class AuditAction(StrEnum):
     ORDER_FAIL = "order.fail"
     PAYMENT_ACCEPT = "payment.accept"
     PAYMENT_REFUND = "payment.refund"
+    SERVICE_UPDATE = "service.update"
+    SERVICE_DEACTIVATE = "service.deactivate"
+    VARIANT_UPDATE = "variant.update"
+    VARIANT_DEACTIVATE = "variant.deactivate"
 
 
 class AuditObject(StrEnum):
@@ -32,6 +36,8 @@ class AuditObject(StrEnum):
     VENDOR = "vendor"
     ORDER = "order"
     PAYMENT = "payment"
+    SERVICE = "service"
+    VARIANT = "variant"
 
 
 def refused(code: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Concatenate, Generic, ParamSpec, Self, TypeVar, cast
 
 from marketlink.application.actors import Actor
@@ -32,6 +32,7 @@ from marketlink.application.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from marketlink.application.use_cases.catalog import ServiceChanges, VariantChanges
 from marketlink.domain.audit import (
     DONE,
     AuditAction,
@@ -191,6 +192,31 @@ def order_cancel(order_id: uuid.UUID, reason: str = "") -> AuditSubject:
 
 def order_fail(order_id: uuid.UUID, reason: str = "") -> AuditSubject:
     return AuditSubject(AuditAction.ORDER_FAIL, AuditObject.ORDER, str(order_id), reason)
+
+
+def _changed(changes: ServiceChanges | VariantChanges) -> str:
+    """The fields an edit sets, e.g. "price, stock" (not their values, which may be long)."""
+    return ", ".join(f.name for f in fields(changes) if getattr(changes, f.name) is not None)
+
+
+def service_update(service_id: int, changes: ServiceChanges) -> AuditSubject:
+    return AuditSubject(
+        AuditAction.SERVICE_UPDATE, AuditObject.SERVICE, str(service_id), _changed(changes)
+    )
+
+
+def service_deactivate(service_id: int) -> AuditSubject:
+    return AuditSubject(AuditAction.SERVICE_DEACTIVATE, AuditObject.SERVICE, str(service_id))
+
+
+def variant_update(variant_id: int, changes: VariantChanges) -> AuditSubject:
+    return AuditSubject(
+        AuditAction.VARIANT_UPDATE, AuditObject.VARIANT, str(variant_id), _changed(changes)
+    )
+
+
+def variant_deactivate(variant_id: int) -> AuditSubject:
+    return AuditSubject(AuditAction.VARIANT_DEACTIVATE, AuditObject.VARIANT, str(variant_id))
 
 
 def payment_accept(tran_id: str) -> AuditSubject:
