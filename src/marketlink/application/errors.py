@@ -106,3 +106,9 @@ class NotPayable(ApplicationError):
 class InconsistentState(RuntimeError):
     """Stored data contradicts itself (a payment without its order, say): a bug, not a
     refusal, so deliberately no DomainError; the HTTP edge answers it as any fault, 500."""
+
+
+class InvalidListQuery(ApplicationError):
+    """This list cannot be searched, filtered or sorted that way."""
+
+    code = "invalid_list_query"
