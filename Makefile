@@ -24,7 +24,7 @@ RUNTIME_VENV := .venv-runtime
 LINT_PATHS := src tests bench .ci
 
 .PHONY: run test test-unit test-integration test-e2e test-concurrency lint typecheck arch fmt \
-	lock check-runtime-install migrate openapi bench bench-browse clean
+	lock check-runtime-install migrate openapi bench bench-browse bench-admin clean
 
 $(STAMP): $(LOCKS) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -114,6 +114,10 @@ bench: $(STAMP)
 
 bench-browse: $(STAMP)
 	$(BIN)/python bench/bench.py --mode browse
+
+# The admin dashboard and orders list on PostgreSQL with 100,000 seeded orders.
+bench-admin: $(STAMP)
+	$(BIN)/python bench/admin_dashboard.py
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) $(RUNTIME_VENV) build instance .pytest_cache .mypy_cache .ruff_cache

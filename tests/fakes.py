@@ -34,6 +34,7 @@ from marketlink.application.ports import (
     SessionRequest,
     StoredResponse,
 )
+from marketlink.domain.audit import AuditEntry
 from marketlink.domain.catalog import Service, ServiceVariant
 from marketlink.domain.money import Money
 from marketlink.domain.orders import OrderEvent, OrderStatus, RepairOrder
@@ -63,6 +64,7 @@ class FakeDatabase:
     events: list[OrderEvent] = field(default_factory=list)
     payments: dict[str, Payment] = field(default_factory=dict)
     notices: dict[str, RecordedNotice] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
     last_id: int = 0
 
     def next_id(self) -> int:
@@ -115,7 +117,7 @@ class FakeVendorRepository:
         self._db.vendors[vendor.id] = vendor
 
     def list(self, page: PageRequest, *, active_only: bool = True) -> Page[VendorProfile]:
-        vendors = [v for v in self._db.vendors.values() if v.is_active or not active_only]
+        vendors = [v for v in self._db.vendors.values() if v.is_open or not active_only]
         return _page(sorted(vendors, key=lambda v: v.id or 0), page)
 
 
@@ -145,7 +147,7 @@ class FakeServiceRepository:
         found = []
         for service in self._db.services.values():
             vendor = self._db.vendors.get(service.vendor_id)
-            if not service.is_active or vendor is None or not vendor.is_active:
+            if not service.is_active or vendor is None or not vendor.is_open:
                 continue
             if query.vendor_id is not None and service.vendor_id != query.vendor_id:
                 continue
@@ -206,7 +208,7 @@ class FakeVariantRepository:
         service = self._db.services[variant.service_id]
         vendor = self._db.vendors[service.vendor_id]
         assert vendor.id is not None
-        on_sale = variant.is_active and service.is_active and vendor.is_active
+        on_sale = variant.is_active and service.is_active and vendor.is_open
         return Offer(variant, service.name, vendor.id, on_sale)
 
     def save(self, variant: ServiceVariant) -> None:
@@ -350,6 +352,20 @@ class FakePaymentRepository:
         return found[:limit]
 
 
+class FakeAuditRepository:
+    """Append-only, as the table: no way to change or remove an entry."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+
+    def add(self, entry: AuditEntry) -> None:
+        self._db.audit.append(replace(entry, id=len(self._db.audit) + 1))
+
+    def list(self, page: PageRequest) -> Page[AuditEntry]:
+        newest_first = sorted(self._db.audit, key=lambda e: (e.at, e.id or 0), reverse=True)
+        return _page(newest_first, page)
+
+
 class FakeUnitOfWork:
     """Works on a deep copy of the committed state; commit publishes it, anything else drops it."""
 
@@ -366,6 +382,7 @@ class FakeUnitOfWork:
         self.variants = FakeVariantRepository(self._db)
         self.orders = FakeOrderRepository(self._db, self._committed, self._store.cas_losers)
         self.payments = FakePaymentRepository(self._db)
+        self.audit = FakeAuditRepository(self._db)
         self._store.opened.append(self)
         return self
 
@@ -380,6 +397,7 @@ class FakeUnitOfWork:
             getattr(self._committed, name).clear()
             getattr(self._committed, name).update(getattr(self._db, name))
         self._committed.events[:] = self._db.events
+        self._committed.audit[:] = self._db.audit
         self._committed.last_id = self._db.last_id
         self.committed = True
 

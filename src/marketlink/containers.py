@@ -18,13 +18,22 @@ from marketlink.adapters.pay_links import SignedPayLinks
 from marketlink.adapters.readiness import readiness_probes
 from marketlink.adapters.redis_blocklist import RedisTokenBlocklist
 from marketlink.adapters.redis_lock import RedisLock
+from marketlink.adapters.sqlalchemy.admin_queries import SqlAdminQueries
 from marketlink.adapters.sqlalchemy.blocklist import SqlTokenBlocklist
 from marketlink.adapters.sqlalchemy.engine import create_engine_for
 from marketlink.adapters.sqlalchemy.idempotency import SqlIdempotencyStore
 from marketlink.adapters.sqlalchemy.migrate import upgrade_database
 from marketlink.adapters.sqlalchemy.unit_of_work import SqlAlchemyUnitOfWork
 from marketlink.adapters.sslcommerz.client import SslCommerzGateway
-from marketlink.application.use_cases import accounts, admin, catalog, orders, payments, vendors
+from marketlink.application.use_cases import (
+    accounts,
+    admin,
+    admin_reads,
+    catalog,
+    orders,
+    payments,
+    vendors,
+)
 from marketlink.config import Settings
 from marketlink.sandbox.ipn import IpnSender
 from marketlink.sandbox.routes import create_sandbox_blueprint
@@ -117,6 +126,9 @@ class Container(containers.DeclarativeContainer):
 
     idempotency_store = providers.ThreadSafeSingleton(SqlIdempotencyStore, engine)
 
+    # The admin panel's read model: read-only, on connections of its own from the engine.
+    admin_queries = providers.ThreadSafeSingleton(SqlAdminQueries, engine)
+
     lock = providers.Selector(
         backend,
         redis=providers.ThreadSafeSingleton(RedisLock, redis_client),
@@ -206,3 +218,14 @@ class Container(containers.DeclarativeContainer):
     list_users = providers.Factory(admin.ListUsers, uow)
     set_user_active = providers.Factory(admin.SetUserActive, uow, token_blocklist)
     set_vendor_active = providers.Factory(admin.SetVendorActive, uow)
+
+    # Admin panel reads (the panel calls these, never admin_queries itself)
+    admin_dashboard = providers.Factory(admin_reads.AdminDashboard, admin_queries, clock)
+    admin_list_users = providers.Factory(admin_reads.AdminListUsers, admin_queries)
+    admin_list_vendors = providers.Factory(admin_reads.AdminListVendors, admin_queries)
+    admin_list_services = providers.Factory(admin_reads.AdminListServices, admin_queries)
+    admin_list_variants = providers.Factory(admin_reads.AdminListVariants, admin_queries)
+    admin_list_orders = providers.Factory(admin_reads.AdminListOrders, admin_queries)
+    admin_list_payments = providers.Factory(admin_reads.AdminListPayments, admin_queries)
+    admin_list_notices = providers.Factory(admin_reads.AdminListNotices, admin_queries)
+    admin_order_detail = providers.Factory(admin_reads.AdminOrderDetail, admin_queries)

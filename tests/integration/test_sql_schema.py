@@ -14,10 +14,17 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from marketlink.adapters.sqlalchemy.engine import create_engine_for
 from marketlink.adapters.sqlalchemy.migrate import alembic_config, upgrade_database
-from marketlink.adapters.sqlalchemy.tables import metadata, payments, service_variants, users
+from marketlink.adapters.sqlalchemy.tables import (
+    metadata,
+    payments,
+    service_variants,
+    users,
+    vendor_profiles,
+)
 from marketlink.domain.money import Money
+from marketlink.domain.orders import RepairOrder
 from marketlink.domain.payments import PaymentStatus
-from marketlink.domain.users import Role, User
+from marketlink.domain.users import Role, User, VendorProfile
 from marketlink.sandbox.state import metadata as sandbox_metadata
 from tests.integration.conftest import T0, Builder, uow_factory
 
@@ -143,13 +150,30 @@ def _payment_columns(engine: sa.Engine) -> set[str]:
     return {column["name"] for column in sa.inspect(engine).get_columns("payments")}
 
 
+def _order_at_0001(engine: sa.Engine, build: Builder) -> RepairOrder:
+    """An order on a database at 0001: its vendor written by hand, as 0001's columns are."""
+    owner = build.user(Role.VENDOR)
+    with engine.begin() as connection:
+        result = connection.execute(  # without is_approved (0004), which has a server default
+            sa.insert(vendor_profiles).values(
+                user_id=owner.id,
+                business_name="Old shop",
+                address="Here",
+                is_active=True,
+                created_at=T0,
+            )
+        )
+    vendor = VendorProfile(owner.id or 0, "Old shop", "Here", T0, id=result.inserted_primary_key[0])
+    return build.order(variant=build.variant(build.service(vendor)))
+
+
 def test_0002_adds_the_paid_amount_to_a_database_in_use_at_0001(empty_database_url):
     url = empty_database_url
     upgrade_database(url, "0001")
     engine = create_engine_for(url)
     try:
         uow = uow_factory(engine)
-        order = Builder(uow).order()
+        order = _order_at_0001(engine, Builder(uow))
         with engine.begin() as connection:  # a payment counted before paid amounts were kept
             connection.execute(
                 sa.insert(payments).values(

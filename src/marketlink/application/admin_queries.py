@@ -228,7 +228,8 @@ class VendorRow:
     email: str  # the vendor user's
     business_name: str
     address: str
-    is_active: bool  # the shop's switch (the catalog shows only active shops)
+    is_active: bool  # the shop's switch
+    is_approved: bool  # False while it waits for an admin (VENDOR_APPROVAL=manual)
     user_is_active: bool
     created_at: datetime
     service_count: int
@@ -356,7 +357,8 @@ class DashboardFigures:
 
     now: datetime
     users_by_role: Mapping[Role, int]
-    active_vendors: int
+    active_vendors: int  # switched on and approved: their shops are in the catalog
+    vendors_awaiting_approval: int
     orders_by_status: Mapping[OrderStatus, int]
     revenue_today: Money
     revenue_last_7_days: Money
@@ -424,6 +426,7 @@ VENDORS = ListSpec(
         "email",
         "address",
         "is_active",
+        "is_approved",
         "user_is_active",
         "service_count",
         "created_at",
@@ -431,9 +434,18 @@ VENDORS = ListSpec(
     searchable=("business_name", "address", "email"),
     filters=(
         FilterSpec("is_active", "Active", _BOOL),
+        FilterSpec("is_approved", "Approved", _BOOL),
         FilterSpec("user_id", "User id", _INT),
     ),
-    sortable=("id", "business_name", "email", "is_active", "service_count", "created_at"),
+    sortable=(
+        "id",
+        "business_name",
+        "email",
+        "is_active",
+        "is_approved",
+        "service_count",
+        "created_at",
+    ),
     default_sort=Sort("id"),
 )
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Generic, Protocol, Self, TypeVar
 
+from marketlink.domain.audit import AuditEntry
 from marketlink.domain.catalog import Service, ServiceVariant
 from marketlink.domain.money import Money
 from marketlink.domain.orders import OrderEvent, OrderStatus, RepairOrder
@@ -46,7 +47,8 @@ class CatalogSort(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CatalogQuery:
-    """Public catalog search: active services of active vendors, each with active variants."""
+    """Public catalog search: active services of open (active, approved) vendors, each with
+    its active variants."""
 
     vendor_id: int | None = None
     text: str | None = None
@@ -85,7 +87,8 @@ class VendorRepository(Protocol):
     def get(self, vendor_id: int) -> VendorProfile | None: ...
     def get_by_user(self, user_id: int) -> VendorProfile | None: ...
     def save(self, vendor: VendorProfile) -> None: ...
-    def list(self, page: PageRequest, *, active_only: bool = True) -> Page[VendorProfile]: ...
+    def list(self, page: PageRequest, *, active_only: bool = True) -> Page[VendorProfile]:
+        """Oldest first; `active_only`: only the shops open to customers (active, approved)."""
 
 
 class ServiceRepository(Protocol):
@@ -107,7 +110,7 @@ class Offer:
     variant: ServiceVariant
     service_name: str
     vendor_id: int
-    on_sale: bool  # the variant, its service and its vendor are all active
+    on_sale: bool  # the variant and its service are active, its vendor active and approved
 
 
 class VariantRepository(Protocol):
@@ -173,6 +176,16 @@ class PaymentRepository(Protocol):
     def refunds_pending(self, limit: int) -> list[Payment]: ...
 
 
+class AuditRepository(Protocol):
+    """The audit trail: entries are added and read, never changed or removed."""
+
+    def add(self, entry: AuditEntry) -> None:
+        """Appends the entry (written with the unit of work's commit)."""
+
+    def list(self, page: PageRequest) -> Page[AuditEntry]:
+        """Newest first, each with its id."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -182,6 +195,7 @@ class UnitOfWork(Protocol):
     variants: VariantRepository
     orders: OrderRepository
     payments: PaymentRepository
+    audit: AuditRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> None: ...

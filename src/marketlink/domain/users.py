@@ -53,7 +53,15 @@ class VendorProfile:
     address: str
     created_at: datetime
     is_active: bool = True
+    # With VENDOR_APPROVAL=manual a new profile waits for an admin; until then its services
+    # are not in the catalog and cannot be booked.
+    is_approved: bool = True
     id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the shop is in the catalog and takes bookings: active and approved."""
+        return self.is_active and self.is_approved
 
 
 # What an account's email address and password must be, wherever an account is opened:

@@ -69,6 +69,9 @@ vendor_profiles = sa.Table(
     sa.Column("address", sa.String(500), nullable=False),
     sa.Column("is_active", sa.Boolean, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # False while waiting for an admin (VENDOR_APPROVAL=manual); rows from before 0004 are
+    # approved by its server default.
+    sa.Column("is_approved", sa.Boolean, nullable=False, server_default=sa.true()),
     # One profile per vendor user, however many requests race to create it.
     sa.UniqueConstraint("user_id"),
 )
@@ -131,6 +134,10 @@ repair_orders = sa.Table(
     sa.Index("ix_repair_orders_vendor_id_status", "vendor_id", "status"),
     # The expiry sweep: pending orders by how long ago their reservation ran out.
     sa.Index("ix_repair_orders_status_expires_at", "status", "expires_at"),
+    # The admin panel (migration 0005): the orders list, newest first, whole or by status,
+    # and the dashboard's orders placed per day.
+    sa.Index("ix_repair_orders_created_at", "created_at"),
+    sa.Index("ix_repair_orders_status_created_at", "status", "created_at"),
 )
 
 order_events = sa.Table(
@@ -148,6 +155,9 @@ order_events = sa.Table(
     one_of("to_status", OrderStatus),
     one_of("source", EventSource),
     sa.Index("ix_order_events_order_id", "order_id"),
+    # The dashboard (migration 0005): moves to `paid` per day (revenue), to `cancelled`
+    # in the last day (expired holds).
+    sa.Index("ix_order_events_to_status_at", "to_status", "at"),
 )
 
 payments = sa.Table(
@@ -179,6 +189,10 @@ payments = sa.Table(
     one_of("flag", PaymentFlag),
     one_of("refund_status", RefundStatus),
     sa.Index("ix_payments_order_id", "order_id"),
+    # The admin panel (migration 0005): the dashboard's flagged counts and the payments
+    # list filtered by flag and refund status; the list's newest-first order.
+    sa.Index("ix_payments_flag_refund_status", "flag", "refund_status"),
+    sa.Index("ix_payments_created_at", "created_at"),
 )
 
 # Every notice the gateway sent, kept even for a tran_id we never issued (hence no
@@ -197,6 +211,8 @@ gateway_notices = sa.Table(
     sa.UniqueConstraint("key"),
     one_of("result", NoticeResult),
     sa.Index("ix_gateway_notices_tran_id", "tran_id"),
+    # The admin panel's notices list, newest first (migration 0005).
+    sa.Index("ix_gateway_notices_received_at", "received_at"),
 )
 
 # Not tied to users by a foreign key: the store is infrastructure, and a stale row only
@@ -222,4 +238,24 @@ revoked_tokens = sa.Table(
     sa.Column("session_id", sa.String(255), primary_key=True),
     sa.Column("expires_at", UtcDateTime, nullable=False),
     sa.Index("ix_revoked_tokens_expires_at", "expires_at"),
+)
+
+# The audit trail: append-only. The repository has no way to change or remove an entry,
+# and on PostgreSQL a trigger (migration 0004) refuses UPDATE, DELETE and TRUNCATE.
+# No foreign keys: an entry outlives anything it names, and writing one must never fail
+# for what it refers to (a refusal of an unknown id is recorded too).
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor_id", sa.Integer, nullable=True),  # None: the command line
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("object_kind", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(96), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False),
+    sa.Index("ix_audit_entries_at", "at"),
+    sa.Index("ix_audit_entries_object_kind_object_id", "object_kind", "object_id"),
+    sa.Index("ix_audit_entries_actor_id", "actor_id"),
 )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from marketlink.adapters.sqlalchemy.pending_writes import PendingWrites
 from marketlink.adapters.sqlalchemy.repositories import (
     ReadReservations,
+    SqlAuditRepository,
     SqlOrderRepository,
     SqlPaymentRepository,
     SqlServiceRepository,
@@ -32,6 +33,7 @@ class SqlAlchemyUnitOfWork:
     variants: SqlVariantRepository
     orders: SqlOrderRepository
     payments: SqlPaymentRepository
+    audit: SqlAuditRepository
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
@@ -57,6 +59,7 @@ class SqlAlchemyUnitOfWork:
         self.variants = SqlVariantRepository(connection, writes, reads)
         self.orders = SqlOrderRepository(connection, writes)
         self.payments = SqlPaymentRepository(connection, writes)
+        self.audit = SqlAuditRepository(connection, writes)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -204,7 +204,7 @@ class SearchCatalog:
 
 def _is_public(uow: UnitOfWork, service: Service) -> bool:
     vendor = uow.vendors.get(service.vendor_id)
-    return service.is_active and vendor is not None and vendor.is_active
+    return service.is_active and vendor is not None and vendor.is_open
 
 
 class GetService:

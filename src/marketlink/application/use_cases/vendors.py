@@ -94,7 +94,8 @@ class VendorWithServices:
 
 
 class GetVendor:
-    """A public vendor page: the vendor if active, with its active services and variants."""
+    """A public vendor page: the vendor if open (active, approved), with its active services
+    and variants."""
 
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
@@ -102,7 +103,7 @@ class GetVendor:
     def __call__(self, vendor_id: int) -> VendorWithServices:
         with self._uow() as uow:
             vendor = uow.vendors.get(vendor_id)
-            if vendor is None or not vendor.is_active:
+            if vendor is None or not vendor.is_open:
                 raise NotFound("Vendor not found.")
             services = uow.services.search(
                 CatalogQuery(vendor_id=vendor_id, page=PageRequest(1, 100))

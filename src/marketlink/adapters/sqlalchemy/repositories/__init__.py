@@ -1,5 +1,6 @@
 """Repositories: the application's ports on one SQLAlchemy Connection, rows mapped by hand."""
 
+from marketlink.adapters.sqlalchemy.repositories.audit import SqlAuditRepository
 from marketlink.adapters.sqlalchemy.repositories.catalog import (
     ReadReservations,
     SqlServiceRepository,
@@ -14,6 +15,7 @@ from marketlink.adapters.sqlalchemy.repositories.users import (
 
 __all__ = [
     "ReadReservations",
+    "SqlAuditRepository",
     "SqlOrderRepository",
     "SqlPaymentRepository",
     "SqlServiceRepository",

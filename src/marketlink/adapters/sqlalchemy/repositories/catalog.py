@@ -109,7 +109,9 @@ _OFFER_FOR_UPDATE = (
         service_variants,
         services.c.name.label("offer_service_name"),
         services.c.vendor_id.label("offer_vendor_id"),
-        (services.c.is_active & vendor_profiles.c.is_active).label("offer_shop_open"),
+        (services.c.is_active & vendor_profiles.c.is_active & vendor_profiles.c.is_approved).label(
+            "offer_shop_open"
+        ),
     )
     .join(services, services.c.id == service_variants.c.service_id)
     .join(vendor_profiles, vendor_profiles.c.id == services.c.vendor_id)
@@ -176,6 +178,7 @@ class SqlServiceRepository(_VariantReader):
         conditions: list[sa.ColumnElement[bool]] = [
             services.c.is_active,
             vendor_profiles.c.is_active,
+            vendor_profiles.c.is_approved,
         ]
         if query.vendor_id is not None:
             conditions.append(services.c.vendor_id == query.vendor_id)

@@ -58,7 +58,7 @@ class SqlUserRepository(SqlRepository):
         return self._page(sa.select(users), [users.c.id], page, _user)
 
 
-_VENDOR_FIELDS = ("user_id", "business_name", "address", "is_active", "created_at")
+_VENDOR_FIELDS = ("user_id", "business_name", "address", "is_active", "is_approved", "created_at")
 
 
 def _vendor(row: sa.Row[Any]) -> VendorProfile:
@@ -95,5 +95,5 @@ class SqlVendorRepository(SqlRepository):
     def list(self, page: PageRequest, *, active_only: bool = True) -> Page[VendorProfile]:
         query = sa.select(vendor_profiles)
         if active_only:
-            query = query.where(vendor_profiles.c.is_active)
+            query = query.where(vendor_profiles.c.is_active, vendor_profiles.c.is_approved)
         return self._page(query, [vendor_profiles.c.id], page, _vendor)
