@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from marketlink.containers import Container
 from marketlink.domain.users import Role
 from marketlink.entrypoints.admin import auth
 from tests.e2e.admin_panel_support import (
     PASSWORD,
     csrf_token,
-    ensure_admin_reads,
     make_user,
     sign_in,
 )
@@ -41,12 +39,6 @@ ACTIONS = (
     ("payments", "accept"),
     ("payments", "refund"),
 )
-
-
-@pytest.fixture
-def client(app, container: Container):
-    ensure_admin_reads(container)  # after the app wired the container
-    return app.test_client()
 
 
 def _is_sign_in_redirect(response) -> bool:

@@ -29,6 +29,6 @@ def init_admin(app: Flask) -> Admin:
         # installed package under /admin/static/.
         theme=Bootstrap4Theme(base_template="marketlink_admin/master.html", swatch="default"),
     )
-    for view in list_views():
+    for view in list_views(app.container):  # type: ignore[attr-defined]
         admin.add_view(view)
     return admin

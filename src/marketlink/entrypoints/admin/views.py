@@ -17,6 +17,8 @@ from flask_admin.actions import action
 
 from marketlink.application import admin_queries as q
 from marketlink.application.actors import Actor
+from marketlink.application.ports import PageRequest
+from marketlink.domain.audit import AuditEntry
 from marketlink.domain.errors import DomainError
 from marketlink.entrypoints.admin.auth import current_actor
 from marketlink.entrypoints.admin.lists import ListView
@@ -148,6 +150,27 @@ class PaymentList(ListView):
         apply_each(ids, "Refund", lambda a, i: refund(a, i), noun="payment")
 
 
+# The audit trail is read page by page, newest first (no search, filter or sort: the
+# trail's use case offers none); this spec only names its columns for the list.
+AUDIT = q.ListSpec(
+    name="audit",
+    id_column="id",
+    columns=("id", "at", "actor_id", "action", "object_kind", "object_id", "outcome", "detail"),
+    searchable=(),
+    filters=(),
+    sortable=(),
+    default_sort=q.Sort("at", q.SortDirection.DESC),
+)
+
+
+class AuditList(ListView):
+    """The audit trail: nobody edits it, here or anywhere (no action, no form)."""
+
+    def read(self, query: q.ListQuery) -> Any:
+        page = PageRequest(page=query.page, page_size=query.page_size)
+        return _use_case(self.use_case)(current_actor(), page)
+
+
 # (view class, read use case, spec, row type, menu name, endpoint)
 LISTS: tuple[tuple[type[ListView], str, q.ListSpec, type, str, str], ...] = (
     (UserList, "admin_list_users", q.USERS, q.UserRow, "Users", "users"),
@@ -157,11 +180,14 @@ LISTS: tuple[tuple[type[ListView], str, q.ListSpec, type, str, str], ...] = (
     (OrderList, "admin_list_orders", q.ORDERS, q.OrderRow, "Orders", "orders"),
     (PaymentList, "admin_list_payments", q.PAYMENTS, q.PaymentRow, "Payments", "payments"),
     (ListView, "admin_list_notices", q.NOTICES, q.NoticeRow, "Gateway notices", "notices"),
+    (AuditList, "list_audit_entries", AUDIT, AuditEntry, "Audit trail", "audit"),
 )
 
 
-def list_views() -> list[ListView]:
+def list_views(container: Any) -> list[ListView]:
+    """One view per list whose read use case the container has."""
     return [
         view(use_case, spec, row, name=name, endpoint=f"panel_{endpoint}", url=endpoint)
         for view, use_case, spec, row, name, endpoint in LISTS
+        if hasattr(container, use_case)
     ]
