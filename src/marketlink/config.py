@@ -31,6 +31,11 @@ class ConfigError(Exception):
 
 DEFAULT_PORT = 8000
 
+# VENDOR_APPROVAL: a new vendor profile is open at once, or waits for an admin.
+AUTO = "auto"
+MANUAL = "manual"
+VENDOR_APPROVALS = (AUTO, MANUAL)
+
 
 def local_base_url(port: int) -> str:
     """PUBLIC_BASE_URL's default: this machine, on the port the server listens on."""
@@ -61,6 +66,7 @@ class Settings:
     reservation_ttl_seconds: int = 1800
     max_unpaid_orders: int = 5
     rate_limits: bool = True
+    vendor_approval: str = AUTO
     port: int = DEFAULT_PORT
     workers: int = field(default_factory=_default_workers)
     threads: int = 4
@@ -75,6 +81,10 @@ class Settings:
             object.__setattr__(self, "sslcommerz_base_url", self._default_gateway_url())
         if not self.webhook_secret:
             object.__setattr__(self, "webhook_secret", self.gateway_store_password)
+
+    @property
+    def vendors_need_approval(self) -> bool:
+        return self.vendor_approval == MANUAL
 
     @property
     def is_production(self) -> bool:
@@ -134,6 +144,13 @@ class Settings:
             _make_instance_dir(instance_dir)
             database_url = f"sqlite:///{instance_dir / 'marketlink.db'}"
 
+        vendor_approval = (env.text("VENDOR_APPROVAL") or AUTO).lower()
+        if vendor_approval not in VENDOR_APPROVALS:
+            raise ConfigError(
+                f"VENDOR_APPROVAL must be one of {', '.join(VENDOR_APPROVALS)}, "
+                f"not {vendor_approval!r}."
+            )
+
         port = env.integer("PORT", DEFAULT_PORT, minimum=1, maximum=65535)
         public_base_url = (env.text("PUBLIC_BASE_URL") or local_base_url(port)).rstrip("/")
         return cls(
@@ -153,6 +170,7 @@ class Settings:
             reservation_ttl_seconds=env.integer("RESERVATION_TTL_SECONDS", 1800, minimum=1),
             max_unpaid_orders=env.integer("MAX_UNPAID_ORDERS", 5, minimum=0),
             rate_limits=env.flag("RATE_LIMITS", default=True),
+            vendor_approval=vendor_approval,
             port=port,
             workers=env.integer("WORKERS", _default_workers(), minimum=1),
             threads=env.integer("THREADS", 4, minimum=1),

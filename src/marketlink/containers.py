@@ -29,6 +29,7 @@ from marketlink.application.use_cases import (
     accounts,
     admin,
     admin_reads,
+    audit,
     catalog,
     orders,
     payments,
@@ -171,8 +172,16 @@ class Container(containers.DeclarativeContainer):
     get_profile = providers.Factory(accounts.GetProfile, uow)
     update_profile = providers.Factory(accounts.UpdateProfile, uow)
 
+    # Writes the audit trail's entries (the admin actions below are wrapped in Audited).
+    audit_trail = providers.Factory(audit.AuditTrail, uow, clock)
+
     # Vendors
-    create_vendor_profile = providers.Factory(vendors.CreateVendorProfile, uow, clock)
+    create_vendor_profile = providers.Factory(
+        vendors.CreateVendorProfile,
+        uow,
+        clock,
+        approval_required=settings.provided.vendors_need_approval,
+    )
     get_own_vendor_profile = providers.Factory(vendors.GetOwnVendorProfile, uow)
     update_own_vendor_profile = providers.Factory(vendors.UpdateOwnVendorProfile, uow)
     list_vendors = providers.Factory(vendors.ListVendors, uow)
@@ -200,24 +209,71 @@ class Container(containers.DeclarativeContainer):
     )
     get_order_payments = providers.Factory(payments.GetOrderPayments, uow)
     list_flagged_payments = providers.Factory(payments.ListFlaggedPayments, uow)
-    accept_payment = providers.Factory(payments.AcceptPayment, uow, clock, refunds)
-    refund_payment = providers.Factory(payments.RefundPayment, uow, clock, refunds)
+    # An admin's verdicts, audited. Each Audited builds its use case per call on the unit
+    # of work factory it is given (a `.provider`: the use case's other arguments are set).
+    accept_payment = providers.Factory(
+        audit.Audited,
+        providers.Factory(payments.AcceptPayment, clock=clock, refunds=refunds).provider,
+        uow,
+        audit_trail,
+        audit.payment_accept,
+    )
+    refund_payment = providers.Factory(
+        audit.Audited,
+        providers.Factory(payments.RefundPayment, clock=clock, refunds=refunds).provider,
+        uow,
+        audit_trail,
+        audit.payment_refund,
+    )
 
     # Orders
     place_order = providers.Factory(orders.PlaceOrder, uow, lock, clock, booking_policy)
     get_order = providers.Factory(orders.GetOrder, uow)
     list_orders = providers.Factory(orders.ListOrders, uow)
     get_order_events = providers.Factory(orders.GetOrderEvents, uow)
-    cancel_order = providers.Factory(orders.CancelOrder, uow, clock, refunds)
+    # Cancelling and failing are audited when an admin does them (not a customer or shop).
+    cancel_order = providers.Factory(
+        audit.Audited,
+        providers.Factory(orders.CancelOrder, clock=clock, refunds=refunds).provider,
+        uow,
+        audit_trail,
+        audit.order_cancel,
+    )
     start_work = providers.Factory(orders.StartWork, uow, clock)
     complete_work = providers.Factory(orders.CompleteWork, uow, clock)
-    fail_work = providers.Factory(orders.FailWork, uow, clock, refunds)
+    fail_work = providers.Factory(
+        audit.Audited,
+        providers.Factory(orders.FailWork, clock=clock, refunds=refunds).provider,
+        uow,
+        audit_trail,
+        audit.order_fail,
+    )
     expire_unpaid_orders = providers.Factory(orders.ExpireUnpaidOrders, uow, clock)
 
     # Admin
     list_users = providers.Factory(admin.ListUsers, uow)
-    set_user_active = providers.Factory(admin.SetUserActive, uow, token_blocklist)
-    set_vendor_active = providers.Factory(admin.SetVendorActive, uow)
+    set_user_active = providers.Factory(
+        audit.Audited,
+        providers.Factory(admin.SetUserActive, blocklist=token_blocklist).provider,
+        uow,
+        audit_trail,
+        audit.user_switch,
+    )
+    set_vendor_active = providers.Factory(
+        audit.Audited,
+        providers.Factory(admin.SetVendorActive).provider,
+        uow,
+        audit_trail,
+        audit.vendor_switch,
+    )
+    approve_vendor = providers.Factory(
+        audit.Audited,
+        providers.Factory(admin.ApproveVendor).provider,
+        uow,
+        audit_trail,
+        audit.vendor_approval,
+    )
+    list_audit_entries = providers.Factory(audit.ListAuditEntries, uow)
 
     # Admin panel reads (the panel calls these, never admin_queries itself)
     admin_dashboard = providers.Factory(admin_reads.AdminDashboard, admin_queries, clock)

@@ -2,7 +2,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from marketlink.domain.audit import DONE, MAX_DETAIL_LENGTH, AuditEntry, refused, short_detail
+from marketlink.domain.audit import (
+    DONE,
+    MAX_DETAIL_LENGTH,
+    MAX_OBJECT_ID_LENGTH,
+    AuditEntry,
+    object_id_of,
+    refused,
+    short_detail,
+)
 from marketlink.domain.errors import InvalidValue
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -43,3 +51,9 @@ def test_a_detail_is_kept_to_one_short_line():
     assert short_detail("  customer\n asked  ") == "customer asked"
     long = short_detail("y" * 1000)
     assert len(long) == MAX_DETAIL_LENGTH and long.endswith("…")
+
+
+def test_an_object_id_a_client_sent_is_kept_printable_and_short():
+    assert object_id_of("X\x00") == "X\\x00"
+    assert len(object_id_of("Y" * 5000)) == MAX_OBJECT_ID_LENGTH
+    assert object_id_of(42) == "42"

@@ -79,6 +79,7 @@ def test_production_never_writes_secrets(env, tmp_path):
         ("RATE_LIMITS", "maybe"),
         ("SSLCOMMERZ_LIVE", "sometimes"),
         ("MARKETLINK_ENV", "staging"),
+        ("VENDOR_APPROVAL", "sometimes"),
     ],
 )
 def test_invalid_values_fail_with_one_line_naming_the_variable(env, name, value):
@@ -86,6 +87,16 @@ def test_invalid_values_fail_with_one_line_naming_the_variable(env, name, value)
         Settings.from_env({**env, name: value})
     assert name in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "manual"), [(None, False), ("auto", False), ("manual", True), ("MANUAL", True)]
+)
+def test_vendor_approval_is_automatic_unless_manual(env, value, manual):
+    given = {} if value is None else {"VENDOR_APPROVAL": value}
+    settings = Settings.from_env({**env, **given})
+    assert settings.vendors_need_approval is manual
+    assert settings.vendor_approval == ("manual" if manual else "auto")
 
 
 def test_numbers_and_switches(env):

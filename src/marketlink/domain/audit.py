@@ -11,6 +11,7 @@ from marketlink.domain.errors import InvalidValue
 DONE = "done"
 REFUSED = "refused: "
 MAX_DETAIL_LENGTH = 500
+MAX_OBJECT_ID_LENGTH = 64
 
 
 class AuditAction(StrEnum):
@@ -38,10 +39,24 @@ def refused(code: str) -> str:
     return f"{REFUSED}{code}"
 
 
+def _printable(text: str) -> str:
+    # What a client sent may hold anything (a NUL, say, which PostgreSQL's text refuses).
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+def _at_most(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def short_detail(text: str) -> str:
-    """A detail as the trail keeps it: one line, at most MAX_DETAIL_LENGTH characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_DETAIL_LENGTH else line[: MAX_DETAIL_LENGTH - 1] + "…"
+    """A detail as the trail keeps it: one printable line of at most MAX_DETAIL_LENGTH."""
+    return _at_most(_printable(" ".join(text.split())), MAX_DETAIL_LENGTH)
+
+
+def object_id_of(asked: object) -> str:
+    """An object's id as the trail keeps it: what was asked for, printable and short (an id
+    that names nothing, as a refusal's may, is still recorded)."""
+    return _at_most(_printable(str(asked)), MAX_OBJECT_ID_LENGTH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +84,10 @@ class AuditEntry:
             self.outcome.startswith(REFUSED) and len(self.outcome) > len(REFUSED)
         ):
             raise InvalidValue("An audit entry's outcome is 'done' or 'refused: <code>'.")
+        if len(self.object_id) > MAX_OBJECT_ID_LENGTH:
+            raise InvalidValue(
+                f"An audit entry's object id has at most {MAX_OBJECT_ID_LENGTH} characters."
+            )
         if len(self.detail) > MAX_DETAIL_LENGTH:
             raise InvalidValue(
                 f"An audit entry's detail has at most {MAX_DETAIL_LENGTH} characters."

@@ -1,10 +1,14 @@
-"""Administration: the accounts and shops an admin may switch on and off.
+"""Administration: the accounts and shops an admin may switch on and off, or approve.
 
 Switching off is the only lever: an inactive user cannot sign in or refresh a session,
 and the tokens they hold stop working at once (through the token blocklist, which every
 authenticated request consults anyway); an inactive vendor's shop disappears from the
 catalog and takes no new bookings. Orders already placed keep their course (payments,
-refunds and the shop's work go on).
+refunds and the shop's work go on). A shop waiting for approval is out of the catalog in
+the same way until an admin approves it.
+
+Each of these actions, by an admin, leaves an entry in the audit trail: containers.py
+wraps them in `audit.Audited`.
 """
 
 from __future__ import annotations
@@ -73,6 +77,28 @@ class SetVendorActive:
                 raise NotFound("Vendor not found.")
             if vendor.is_active != is_active:
                 vendor.is_active = is_active
+                uow.vendors.save(vendor)
+                uow.commit()
+        return vendor
+
+
+class ApproveVendor:
+    """Lets a shop waiting for approval (VENDOR_APPROVAL=manual) into the catalog.
+
+    Approving a shop approved already changes nothing (and succeeds).
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def __call__(self, actor: Actor, vendor_id: int) -> VendorProfile:
+        actor.require(Role.ADMIN)
+        with self._uow() as uow:
+            vendor = uow.vendors.get(vendor_id)
+            if vendor is None:
+                raise NotFound("Vendor not found.")
+            if not vendor.is_approved:
+                vendor.is_approved = True
                 uow.vendors.save(vendor)
                 uow.commit()
         return vendor

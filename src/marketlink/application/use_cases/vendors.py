@@ -27,9 +27,15 @@ def _own_profile(uow: UnitOfWork, actor: Actor) -> VendorProfile:
 
 
 class CreateVendorProfile:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """A vendor opens their shop; with `approval_required` (VENDOR_APPROVAL=manual) it waits
+    for an admin before its services are in the catalog."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, approval_required: bool = False
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._approval_required = approval_required
 
     def __call__(self, actor: Actor, business_name: str, address: str) -> VendorProfile:
         actor.require(Role.VENDOR)
@@ -41,6 +47,7 @@ class CreateVendorProfile:
                 business_name=business_name,
                 address=address,
                 created_at=self._clock.now(),
+                is_approved=not self._approval_required,
             )
             uow.vendors.add(vendor)
             uow.commit()
