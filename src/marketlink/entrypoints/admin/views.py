@@ -97,6 +97,7 @@ class OrderList(ListView):
     can_view_details = True
     details_template = "marketlink_admin/order_detail.html"
     column_formatters = {"id": lambda view, _ctx, row, _name: view.detail_link(row)}
+    column_formatters_export: dict[str, Any] = {}  # the CSV has the plain id, not the link
 
     def detail_link(self, row: q.OrderRow) -> Any:
         from markupsafe import Markup
