@@ -31,9 +31,13 @@ def _failed(response: Response) -> bool:
 
 def _account_key() -> str:
     # The API's login sends JSON; the admin panel's sign-in page, a form: one count each
-    # account, whichever door the attempts come through.
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else request.form.get("email")
+    # account, whichever door the attempts come through. The form is read on the panel's
+    # page only: reading it elsewhere would consume a body the API still has to refuse.
+    if request.path.startswith("/admin/"):
+        email = request.form.get("email")
+    else:
+        body = request.get_json(silent=True)
+        email = body.get("email") if isinstance(body, dict) else None
     if not isinstance(email, str):
         return "account:?"
     return f"account:{email.strip().lower()[:254]}"
