@@ -275,6 +275,12 @@ def test_an_order_is_found_by_its_whole_id_and_orders_by_their_customer(queries,
     assert [o.id for o in by_id.items] == [wanted.id]
     customer = queries.orders(check(ORDERS, filters={"customer_id": str(other.customer_id)}))
     assert [o.id for o in customer.items] == [other.id]
+    email = customer.items[0].customer_email
+    by_email = queries.orders(check(ORDERS, search=email.split("@")[0].upper()))
+    assert [o.id for o in by_email.items] == [other.id]
+    by_shop = queries.orders(check(ORDERS, search="dhaka MOT brake"))
+    assert {o.id for o in by_shop.items} == {wanted.id, other.id}
+    assert queries.orders(check(ORDERS, search="dhaka nowhere")).total == 0
 
 
 def test_undeclared_columns_are_refused_by_the_spec_and_by_the_adapter(queries):

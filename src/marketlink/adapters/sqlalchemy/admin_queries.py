@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -93,6 +93,8 @@ class _ListSql(Generic[R]):
     row: Callable[[sa.Row[Any]], R]
     # Extra search conditions for one term (e.g. a whole order id), OR-ed with the rest.
     term_matches: Callable[[str], Sequence[ColumnElement[bool]]] = lambda _term: ()
+    # How to search a column other than by ILIKE on its expression: given the pattern.
+    search_via: Mapping[str, Callable[[str], ColumnElement[bool]]] = field(default_factory=dict)
 
     def column(self, name: str, allowed: Sequence[str], what: str) -> ColumnElement[Any]:
         if name not in allowed or name not in self.columns:
@@ -101,12 +103,18 @@ class _ListSql(Generic[R]):
 
     def conditions(self, query: ListQuery) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
-        searchable = [
-            self.column(n, self.spec.searchable, "searched on") for n in self.spec.searchable
-        ]
+        searchable = {
+            name: self.column(name, self.spec.searchable, "searched on")
+            for name in self.spec.searchable
+        }
         for term in query.search_terms:
             pattern = like_pattern(term)
-            matches = [column.ilike(pattern, escape=_ESCAPE) for column in searchable]
+            matches = [
+                self.search_via[name](pattern)
+                if name in self.search_via
+                else column.ilike(pattern, escape=_ESCAPE)
+                for name, column in searchable.items()
+            ]
             found.append(sa.or_(*matches, *self.term_matches(term)))
         filterable = [f.column for f in self.spec.filters]
         for name, value in query.filters.items():
@@ -320,6 +328,18 @@ _ORDERS = _ListSql(
     },
     _order_row,
     _order_id_matches,
+    # A customer's or a shop's name looked up in its own (small) table first, so that a
+    # search reads the orders once instead of joining each of them to both.
+    {
+        "customer_email": lambda pattern: repair_orders.c.customer_id.in_(
+            sa.select(users.c.id).where(users.c.email.ilike(pattern, escape=_ESCAPE))
+        ),
+        "vendor_name": lambda pattern: repair_orders.c.vendor_id.in_(
+            sa.select(vendor_profiles.c.id).where(
+                vendor_profiles.c.business_name.ilike(pattern, escape=_ESCAPE)
+            )
+        ),
+    },
 )
 
 
