@@ -13,6 +13,7 @@ from dependency_injector import containers, providers
 
 from marketlink.adapters.clock import SystemClock
 from marketlink.adapters.local_lock import InProcessLock
+from marketlink.adapters.password_strength import ZxcvbnPasswordStrength
 from marketlink.adapters.passwords import Argon2PasswordHasher
 from marketlink.adapters.pay_links import SignedPayLinks
 from marketlink.adapters.readiness import readiness_probes
@@ -118,6 +119,8 @@ class Container(containers.DeclarativeContainer):
     clock = providers.ThreadSafeSingleton(SystemClock)
 
     password_hasher = providers.ThreadSafeSingleton(Argon2PasswordHasher)
+
+    password_strength = providers.ThreadSafeSingleton(ZxcvbnPasswordStrength)
 
     token_blocklist = providers.Selector(
         backend,
@@ -274,6 +277,9 @@ class Container(containers.DeclarativeContainer):
         audit.vendor_approval,
     )
     list_audit_entries = providers.Factory(audit.ListAuditEntries, uow)
+    # The command line's: no signed-in admin, so not Audited (promoting records itself).
+    create_admin = providers.Factory(admin.CreateAdmin, register, password_strength)
+    promote_to_admin = providers.Factory(admin.PromoteToAdmin, uow, audit_trail)
 
     # Admin panel reads (the panel calls these, never admin_queries itself)
     admin_dashboard = providers.Factory(admin_reads.AdminDashboard, admin_queries, clock)

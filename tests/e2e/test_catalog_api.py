@@ -54,6 +54,7 @@ class TestVendorProfile:
             "business_name",
             "address",
             "is_active",
+            "is_approved",  # issue 10: the vendor JSON gained it
             "created_at",
         }
         assert created.json["user_id"] == vendor.id

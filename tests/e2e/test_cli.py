@@ -17,6 +17,7 @@ from marketlink.entrypoints.http.openapi import render
 pytestmark = pytest.mark.e2e
 
 DEMO_ORDER = uuid.UUID(int=1)
+STRONG = "violet-kettle-harbour-93"
 
 
 @pytest.fixture
@@ -97,11 +98,11 @@ def test_migrate_makes_the_offline_sandbox_tables(migrated, client_for):
 
 def test_create_admin(runner, migrated, client_for):
     result = invoke(
-        runner, migrated, "create-admin", "--email", "root@example.com", "--password", "s3cret-pass"
+        runner, migrated, "create-admin", "--email", "root@example.com", "--password", STRONG
     )
     assert result.exit_code == 0, result.output
     client = client_for(migrated)
-    response = login(client, "root@example.com", "s3cret-pass")
+    response = login(client, "root@example.com", STRONG)
     assert response.status_code == 200
     token = response.json["access_token"]
     me = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
@@ -110,10 +111,81 @@ def test_create_admin(runner, migrated, client_for):
 
 def test_create_admin_prompts_for_what_is_missing(runner, migrated, client_for):
     result = invoke(
-        runner, migrated, "create-admin", input="root@example.com\nlong-password\nlong-password\n"
+        runner, migrated, "create-admin", input=f"root@example.com\n{STRONG}\n{STRONG}\n"
     )
     assert result.exit_code == 0, result.output
-    assert login(client_for(migrated), "root@example.com", "long-password").status_code == 200
+    assert login(client_for(migrated), "root@example.com", STRONG).status_code == 200
+    assert STRONG not in result.output, "hidden when typed, never printed"
+    assert "Repeat for confirmation" in result.output
+
+
+def test_create_admin_asks_again_when_the_two_passwords_differ(runner, migrated, client_for):
+    typed = f"root@example.com\n{STRONG}\nsomething-else\n{STRONG}\n{STRONG}\n"
+    result = invoke(runner, migrated, "create-admin", input=typed)
+    assert result.exit_code == 0, result.output
+    assert "do not match" in result.output and STRONG not in result.output
+    assert login(client_for(migrated), "root@example.com", STRONG).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("eleven-char", "at least 12 characters"),
+        ("password1234", "too easy to guess"),
+        ("qwertyuiop123", "too easy to guess"),
+        ("root@example.com", "too easy to guess"),  # the account's own email
+    ],
+)
+def test_create_admin_refuses_a_weak_password(runner, migrated, client_for, password, why):
+    result = runner.invoke(
+        cli, ["create-admin", "--email", "root@example.com", "--password", password], env=migrated
+    )
+    assert result.exit_code == 1
+    assert why in result.output
+    assert password not in result.output.replace("root@example.com", "")
+    assert login(client_for(migrated), "root@example.com", password).status_code == 401
+
+
+def test_create_admin_promote_makes_an_existing_user_an_admin(runner, migrated, client_for):
+    client = client_for(migrated)
+    body = {
+        "email": "Kim@Example.com",
+        "password": "kims-password",
+        "first_name": "K",
+        "last_name": "L",
+        "role": "customer",
+    }
+    assert client.post("/api/v1/auth/register", json=body).status_code == 201
+
+    result = invoke(runner, migrated, "create-admin", "--email", "kim@example.com", "--promote")
+
+    assert result.exit_code == 0, result.output
+    assert "kim@example.com is an admin now" in result.output
+    assert "Password" not in result.output, "promoting asks for no password"
+    token = login(client, "kim@example.com", "kims-password").json["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/users/me", headers=headers).json["role"] == "admin"
+    [entry] = client.get("/api/v1/admin/audit", headers=headers).json
+    assert (entry["action"], entry["actor_id"], entry["outcome"], entry["detail"]) == (
+        "user.promote",
+        None,
+        "done",
+        "was customer",
+    )
+
+
+def test_create_admin_promote_refuses_an_unknown_email_or_a_password(runner, migrated):
+    unknown = runner.invoke(
+        cli, ["create-admin", "--email", "nobody@example.com", "--promote"], env=migrated
+    )
+    assert unknown.exit_code == 1
+    assert unknown.output.strip() == "marketlink: No account has this email."
+    with_password = runner.invoke(
+        cli,
+        ["create-admin", "--email", "a@example.com", "--promote", "--password", STRONG],
+        env=migrated,
+    )
+    assert with_password.exit_code == 1 and "--promote" in with_password.output
 
 
 def test_create_admin_refuses_a_short_password(runner, migrated):
@@ -323,6 +395,6 @@ def test_the_cli_and_the_api_accept_the_same_emails(runner, migrated, client_for
     assert api.status_code in (201, 422), api.json
     email_for_cli = f"cli-{email.strip()}" if email.strip() else email
     result = runner.invoke(
-        cli, ["create-admin", "--email", email_for_cli, "--password", "long-password"], env=migrated
+        cli, ["create-admin", "--email", email_for_cli, "--password", STRONG], env=migrated
     )
     assert result.exit_code == (0 if api.status_code == 201 else 1), (api.json, result.output)

@@ -902,6 +902,16 @@ def test_an_admin_accepts_or_refunds_a_payment_held_for_review(live: Live) -> No
     ]
     assert live.request("GET", "/api/v1/admin/payments?flag=other", admin).status_code == 422
 
+    # Each admin action above (the refused ones too, not those of others) left one entry.
+    trail = live.ok("GET", "/api/v1/admin/audit", admin)
+    assert [(e["action"], e["object_id"], e["outcome"]) for e in reversed(trail)] == [
+        ("payment.accept", accept_id, "done"),
+        ("payment.refund", refund_id, "done"),
+        ("payment.accept", accept_id, "refused: not_payable"),
+        ("payment.accept", "NOSUCH", "refused: not_found"),
+        ("payment.refund", "X\\x00", "refused: not_found"),
+    ]
+
 
 # Where the sandbox is served -------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from marketlink.adapters.sqlalchemy.tables import (
     users,
     vendor_profiles,
 )
+from marketlink.application.ports import PageRequest
 from marketlink.domain.money import Money
 from marketlink.domain.orders import RepairOrder
 from marketlink.domain.payments import PaymentStatus
@@ -223,5 +224,40 @@ def test_0002_adds_the_paid_amount_to_a_database_in_use_at_0001(empty_database_u
         with uow() as work:
             again = work.payments.get("MLBEFORE0002")
         assert again.paid_amount is None and again.bank_tran_id == "BANK"
+    finally:
+        engine.dispose()
+
+
+def _vendor_columns(engine: sa.Engine) -> set[str]:
+    return {column["name"] for column in sa.inspect(engine).get_columns("vendor_profiles")}
+
+
+def test_0004_approves_the_shops_of_a_database_in_use_and_goes_down_again(empty_database_url):
+    url = empty_database_url
+    upgrade_database(url, "0003")
+    engine = create_engine_for(url)
+    try:
+        uow = uow_factory(engine)
+        order = _order_at_0001(engine, Builder(uow))  # vendor columns as before 0004
+        upgrade_database(url)
+        engine.dispose()
+
+        with uow() as work:
+            assert work.vendors.get(order.vendor_id).is_approved is True
+            assert work.audit.list(PageRequest()).total == 0
+        assert "audit_entries" in sa.inspect(engine).get_table_names()
+
+        engine.dispose()
+        command.downgrade(alembic_config(url), "0003")
+        engine.dispose()
+        assert "is_approved" not in _vendor_columns(engine)
+        assert "audit_entries" not in sa.inspect(engine).get_table_names()
+        upgrade_database(url)
+        engine.dispose()
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "target_metadata": SCHEMA}
+            )
+            assert compare_metadata(context, SCHEMA) == []
     finally:
         engine.dispose()

@@ -9,7 +9,7 @@ from marketlink.application.ports import PageRequest
 from marketlink.application.use_cases import audit
 from marketlink.application.use_cases.admin import ApproveVendor, SetUserActive, SetVendorActive
 from marketlink.application.use_cases.audit import Audited, AuditTrail, ListAuditEntries
-from marketlink.application.use_cases.orders import CancelOrder, FailWork
+from marketlink.application.use_cases.orders import CancelOrder, FailWork, StartWork
 from marketlink.application.use_cases.payments import AcceptPayment, RefundPayment
 from marketlink.application.use_cases.vendors import CreateVendorProfile
 from marketlink.domain.errors import InvalidTransition
@@ -205,3 +205,20 @@ def test_admins_read_the_trail_newest_first(world):
     assert [e.action for e in page.items] == ["user.reactivate"]
     with pytest.raises(Forbidden):
         ListAuditEntries(world.uow)(customer, PageRequest())
+
+
+def test_an_admin_fails_a_job_in_progress_its_refund_asked_and_recorded(world, pay):
+    admin = world.user(Role.ADMIN)
+    order, tran_id = pay.book_and_open()
+    pay.notice(pay.gateway_paid(tran_id))
+    StartWork(world.uow, world.clock)(pay.shop, order.id)
+    fail = audited(world, lambda uow: FailWork(uow, world.clock, pay.refunds), audit.order_fail)
+
+    failed = fail(admin, order.id, "parts unavailable")
+
+    assert failed.status is OrderStatus.FAILED and pay.reserved == 0
+    assert pay.payment(tran_id).refund_status is RefundStatus.PENDING
+    assert world.uow.db.events[-1].source is EventSource.ADMIN
+    assert [(e.action, e.outcome, e.detail) for e in entries(world)] == [
+        ("order.fail", "done", "parts unavailable")
+    ]

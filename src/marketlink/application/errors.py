@@ -43,6 +43,12 @@ class VendorProfileRequired(ApplicationError):
     code = "vendor_profile_required"
 
 
+class WeakPassword(ApplicationError):
+    """The password is too easy to guess."""
+
+    code = "weak_password"
+
+
 class CannotDeactivateSelf(ApplicationError):
     """An admin cannot switch off their own account."""
 

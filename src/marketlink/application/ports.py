@@ -215,6 +215,13 @@ class Clock(Protocol):
         """The current time, timezone-aware UTC."""
 
 
+class PasswordStrength(Protocol):
+    def weakness(self, password: str, user_inputs: Sequence[str] = ()) -> str | None:
+        """Why the password is too easy to guess (a sentence), or None when it is strong.
+
+        `user_inputs`: what an attacker knows of the account (email, names)."""
+
+
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str, password: str) -> bool: ...

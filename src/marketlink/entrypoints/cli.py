@@ -128,20 +128,37 @@ def migrate() -> None:
 @click.option("--email", prompt=True, help="The admin's email (prompted when omitted).")
 @click.option(
     "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="The admin's password (prompted when omitted).",
+    default=None,
+    help="The admin's password (prompted for twice, hidden, when omitted): at least 12 "
+    "characters, and not a common one.",
 )
 @click.option("--first-name", default="Admin", show_default=True)
 @click.option("--last-name", default="MarketLink", show_default=True)
-def create_admin(email: str, password: str, first_name: str, last_name: str) -> None:
-    """Create an administrator account (the createsuperuser of MarketLink)."""
+@click.option(
+    "--promote",
+    is_flag=True,
+    help="Make the existing account with this email an admin instead (no password asked).",
+)
+def create_admin(
+    email: str, password: str | None, first_name: str, last_name: str, promote: bool
+) -> None:
+    """Create an administrator account (the createsuperuser of MarketLink), or promote one."""
+    if promote:
+        if password is not None:
+            _fail("--promote keeps the account's password: leave --password out.")
+        with _container() as container:
+            try:
+                user = container.promote_to_admin()(email)
+            except DomainError as exc:
+                _fail(exc.message)
+        click.echo(f"{user.email} is an admin now (id {user.id})")
+        return
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _container() as container:
         try:
-            user = container.register()(
-                RegisterUser(email, password, first_name, last_name, Role.ADMIN),
-                allow_admin=True,
+            user = container.create_admin()(
+                RegisterUser(email, password, first_name, last_name, Role.ADMIN)
             )
         except DomainError as exc:
             _fail(exc.message)

@@ -13,11 +13,21 @@ wraps them in `audit.Audited`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from marketlink.application.actors import Actor
-from marketlink.application.errors import CannotDeactivateSelf, NotFound
-from marketlink.application.ports import Page, PageRequest, TokenBlocklist, UnitOfWorkFactory
-from marketlink.application.use_cases.accounts import SESSION_LIFETIME
-from marketlink.domain.users import Role, User, VendorProfile
+from marketlink.application.errors import CannotDeactivateSelf, NotFound, WeakPassword
+from marketlink.application.ports import (
+    Page,
+    PageRequest,
+    PasswordStrength,
+    TokenBlocklist,
+    UnitOfWorkFactory,
+)
+from marketlink.application.use_cases.accounts import SESSION_LIFETIME, Register, RegisterUser
+from marketlink.application.use_cases.audit import AuditSubject, AuditTrail
+from marketlink.domain.audit import DONE, AuditAction, AuditObject, refused
+from marketlink.domain.users import Role, User, VendorProfile, check_password, valid_email
 
 
 class ListUsers:
@@ -102,3 +112,57 @@ class ApproveVendor:
                 uow.vendors.save(vendor)
                 uow.commit()
         return vendor
+
+
+# The command line's createsuperuser ---------------------------------------------------------
+
+
+class CreateAdmin:
+    """A new admin account (`marketlink create-admin`), with a password hard to guess.
+
+    Registration's rules first (a valid email, the length every account needs), then the
+    admin's own: refused as WeakPassword when too short or too common.
+    """
+
+    def __init__(self, register: Register, strength: PasswordStrength) -> None:
+        self._register = register
+        self._strength = strength
+
+    def __call__(self, new: RegisterUser) -> User:
+        valid_email(new.email)
+        check_password(new.password)
+        known = (new.email, new.first_name, new.last_name)
+        weakness = self._strength.weakness(new.password, known)
+        if weakness is not None:
+            raise WeakPassword(weakness)
+        return self._register(replace(new, role=Role.ADMIN), allow_admin=True)
+
+
+class PromoteToAdmin:
+    """Makes an existing account an admin (`create-admin --promote`), from the command line.
+
+    Recorded in the audit trail as `user.promote` without an actor (nobody signed in),
+    with the change, or alone when refused (an unknown email).
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, trail: AuditTrail) -> None:
+        self._uow = uow
+        self._trail = trail
+
+    def __call__(self, email: str) -> User:
+        with self._uow() as uow:
+            user = uow.users.get_by_email(User.normalize_email(email))
+            if user is not None and user.id is not None:
+                subject = AuditSubject(
+                    AuditAction.USER_PROMOTE, AuditObject.USER, str(user.id), f"was {user.role}"
+                )
+                if user.role is not Role.ADMIN:
+                    user.role = Role.ADMIN
+                    uow.users.save(user)
+                uow.audit.add(self._trail.entry(None, subject, DONE))
+                uow.commit()
+                return user
+        refusal = NotFound("No account has this email.")
+        subject = AuditSubject(AuditAction.USER_PROMOTE, AuditObject.USER, email)
+        self._trail.write(self._trail.entry(None, subject, refused(refusal.code)))
+        raise refusal

@@ -118,7 +118,7 @@ class _Call:
 
     def __init__(
         self, trail: AuditTrail, uow: UnitOfWorkFactory, actor: Actor, subject: AuditSubject
-    ):
+    ) -> None:
         self._trail = trail
         self._uow = uow
         self._actor = actor

@@ -1,4 +1,5 @@
-"""The admin API: accounts and shops switched on and off, payments held or flagged.
+"""The admin API: accounts and shops switched on and off, shops approved, payments held
+or flagged, and the audit trail every one of these actions writes.
 
 Admins only: every use case behind these routes refuses any other role (403).
 """
@@ -21,17 +22,11 @@ from marketlink.application.errors import (
     NotFound,
     NotPayable,
 )
-from marketlink.application.use_cases.admin import (
-    ListUsers,
-    SetUserActive,
-    SetVendorActive,
-)
-from marketlink.application.use_cases.payments import (
-    AcceptPayment,
-    ListFlaggedPayments,
-    RefundPayment,
-)
+from marketlink.application.use_cases.admin import ListUsers
+from marketlink.application.use_cases.audit import Audited, ListAuditEntries
+from marketlink.application.use_cases.payments import ListFlaggedPayments
 from marketlink.containers import Container
+from marketlink.domain.audit import AuditEntry
 from marketlink.domain.payments import Payment, PaymentFlag
 from marketlink.domain.users import User, VendorProfile
 from marketlink.entrypoints.http.auth import authenticated, current_actor
@@ -41,7 +36,7 @@ from marketlink.entrypoints.http.payment_schemas import (
     FlaggedPaymentsQuery,
     PaymentOut,
 )
-from marketlink.entrypoints.http.schemas import MAX_ID, UserOut, VendorOut
+from marketlink.entrypoints.http.schemas import MAX_ID, AuditEntryOut, UserOut, VendorOut
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="Administration")
 
@@ -83,7 +78,7 @@ class OneUser(MethodView):
         self,
         data: dict[str, Any],
         user_id: int,
-        set_active: SetUserActive = Provide[Container.set_user_active],
+        set_active: Audited[[int, bool], User] = Provide[Container.set_user_active],
     ) -> User:
         """Switch an account on or off (an inactive user cannot sign in)"""
         return set_active(current_actor(), user_id, data["is_active"])
@@ -101,10 +96,26 @@ class OneVendor(MethodView):
         self,
         data: dict[str, Any],
         vendor_id: int,
-        set_active: SetVendorActive = Provide[Container.set_vendor_active],
+        set_active: Audited[[int, bool], VendorProfile] = Provide[Container.set_vendor_active],
     ) -> VendorProfile:
         """Switch a shop on or off (an inactive shop leaves the catalog, takes no bookings)"""
         return set_active(current_actor(), vendor_id, data["is_active"])
+
+
+@blp.route(f"/vendors/<{ID}:vendor_id>/approve")
+class ApproveVendor(MethodView):
+    @authenticated(blp)
+    @blp.doc(operationId="approveVendor")
+    @blp.response(200, VendorOut)
+    @blp.raises(Forbidden, NotFound, ConcurrentUpdate)
+    @inject
+    def post(
+        self,
+        vendor_id: int,
+        approve: Audited[[int], VendorProfile] = Provide[Container.approve_vendor],
+    ) -> VendorProfile:
+        """Approve a shop waiting for approval (VENDOR_APPROVAL=manual): it enters the catalog"""
+        return approve(current_actor(), vendor_id)
 
 
 # Payments -----------------------------------------------------------------------------------
@@ -140,7 +151,9 @@ class AcceptHeldPayment(MethodView):
     @blp.raises(Forbidden, NotFound, NotPayable, ConcurrentUpdate)
     @inject
     def post(
-        self, tran_id: str, accept: AcceptPayment = Provide[Container.accept_payment]
+        self,
+        tran_id: str,
+        accept: Audited[[str], Payment] = Provide[Container.accept_payment],
     ) -> Payment:
         """Accept a payment held for review: its order is paid (or refunded if it ended)"""
         return accept(current_actor(), tran_id)
@@ -154,7 +167,31 @@ class RefundFlaggedPayment(MethodView):
     @blp.raises(Forbidden, NotFound, NotPayable, ConcurrentUpdate)
     @inject
     def post(
-        self, tran_id: str, refund: RefundPayment = Provide[Container.refund_payment]
+        self,
+        tran_id: str,
+        refund: Audited[[str], Payment] = Provide[Container.refund_payment],
     ) -> Payment:
         """Refund a flagged payment; a held order is cancelled and its slot released"""
         return refund(current_actor(), tran_id)
+
+
+# The audit trail ----------------------------------------------------------------------------
+
+
+@blp.route("/audit")
+class AuditTrail(MethodView):
+    @authenticated(blp)
+    @blp.doc(operationId="listAuditEntries")
+    @blp.response(200, AuditEntryOut(many=True))
+    @blp.raises(Forbidden)
+    @blp.paginate()
+    @inject
+    def get(
+        self,
+        pagination_parameters: PaginationParameters,
+        list_entries: ListAuditEntries = Provide[Container.list_audit_entries],
+    ) -> list[AuditEntry]:
+        """Every admin action and its outcome, newest first"""
+        page = list_entries(current_actor(), page_request(pagination_parameters))
+        pagination_parameters.item_count = page.total
+        return list(page.items)

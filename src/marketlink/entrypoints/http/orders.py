@@ -27,7 +27,6 @@ from marketlink.application.errors import (
 )
 from marketlink.application.ports import PayLinks
 from marketlink.application.use_cases.orders import (
-    CancelOrder,
     GetOrder,
     GetOrderEvents,
     ListOrders,
@@ -190,7 +189,7 @@ class Cancel(MethodView):
         self,
         data: dict[str, Any],
         order_id: uuid.UUID,
-        cancel: CancelOrder = Provide[Container.cancel_order],
+        cancel: Step = Provide[Container.cancel_order],  # audited when an admin cancels
         pay_links: PayLinks = Provide[Container.pay_links],
     ) -> Any:
         """Cancel an order and release its slot

@@ -288,7 +288,36 @@ class VendorOut(ma.Schema):
     business_name = fields.String(required=True)
     address = fields.String(required=True)
     is_active = fields.Boolean(required=True)
+    is_approved = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "False while the shop waits for an admin's approval "
+            "(VENDOR_APPROVAL=manual): until then it is not in the catalog"
+        },
+    )
     created_at = Timestamp(required=True)
+
+
+class AuditEntryOut(ma.Schema):
+    """One admin action in the audit trail."""
+
+    id = fields.Integer(required=True)
+    at = Timestamp(required=True)
+    actor_id = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The admin's user id; null for the command line"},
+    )
+    action = fields.String(required=True, metadata={"example": "order.cancel"})
+    object_kind = fields.String(
+        required=True, metadata={"description": "user, vendor, order or payment"}
+    )
+    object_id = fields.String(required=True)
+    outcome = fields.String(
+        required=True,
+        metadata={"description": "'done', or 'refused: <error code>'", "example": "done"},
+    )
+    detail = fields.String(required=True)
 
 
 # Catalog --------------------------------------------------------------------------------
