@@ -75,6 +75,9 @@ def test_cancelling_an_order_in_the_panel_releases_its_slot_once_with_history_an
     ]
     detail = client.get(f"/admin/orders/details/?id={order['id']}").get_data(as_text=True)
     assert "cancelled" in detail and "admin" in detail
+    payments = client.get(f"/admin/payments/?flt0_order_id_equals={order['id']}")
+    assert payments.status_code == 200
+    assert f"flt0_order_id_equals={order['id']}" in detail
 
 
 def test_failing_an_order_needs_it_in_progress(client, api: ApiDriver, container, admin):

@@ -135,7 +135,7 @@ class OrderList(ListView):
             actions_confirmation=confirmation,
             action_form=self.action_form(),
             return_url=request.full_path,
-            payments_url=url_for("panel_payments.index_view"),
+            payments_url=url_for("panel_payments.index_view", flt0_order_id_equals=order_id),
         )
 
 
