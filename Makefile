@@ -23,7 +23,7 @@ RUNTIME_VENV := .venv-runtime
 
 LINT_PATHS := src tests bench .ci
 
-.PHONY: run test test-unit test-integration test-e2e test-concurrency lint typecheck arch fmt \
+.PHONY: run test test-unit test-integration test-e2e test-browser test-concurrency lint typecheck arch fmt \
 	lock check-runtime-install migrate openapi bench bench-browse bench-admin clean
 
 $(STAMP): $(LOCKS) pyproject.toml
@@ -55,6 +55,11 @@ test-integration: $(STAMP)
 # HTTP through the app and the real container.
 test-e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e -m "not concurrency"
+
+# The admin panel in Debian's Chromium (/usr/bin/chromium; skipped without it, except
+# under CI=true). Part of `make test` and `make test-e2e` too.
+test-browser: $(STAMP)
+	$(BIN)/pytest -m browser
 
 test-concurrency: $(STAMP)
 	$(BIN)/pytest -m concurrency

@@ -70,6 +70,7 @@ class Settings:
     port: int = DEFAULT_PORT
     workers: int = field(default_factory=_default_workers)
     threads: int = 4
+    admin_idle_minutes: int = 30
 
     def __post_init__(self) -> None:
         # A Settings built by hand (tests) gets the same derived defaults as from_env.
@@ -173,6 +174,7 @@ class Settings:
             port=port,
             workers=env.integer("WORKERS", _default_workers(), minimum=1),
             threads=env.integer("THREADS", 4, minimum=1),
+            admin_idle_minutes=env.integer("ADMIN_IDLE_MINUTES", 30, minimum=1),
         )
 
 

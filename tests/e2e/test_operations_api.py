@@ -292,13 +292,10 @@ def test_the_root_is_a_small_page_that_leads_to_the_docs_and_the_health_checks(c
     assert client.head("/").status_code == 200
 
 
-def test_the_root_links_no_admin_panel_while_the_app_serves_none(client):
-    assert "/admin/" not in _links(client.get("/").get_data(as_text=True))
-
-
-def test_the_root_links_the_admin_panel_when_the_app_serves_one(app, client):
-    # The admin panel is a part of its own; one route stands in for it here.
-    app.add_url_rule("/admin/", "admin_panel", lambda: "the admin panel")
+def test_the_root_links_the_admin_panels_sign_in_page(client):
+    # The panel is served now (entrypoints/admin): the root leads to its sign-in page, and
+    # /admin/ itself sends an anonymous visitor there.
     links = _links(client.get("/").get_data(as_text=True))
-    assert "/admin/" in links
-    assert client.get("/admin/").status_code == 200
+    assert links["/admin/login"] == "Admin panel"
+    assert client.get("/admin/login").status_code == 200
+    assert client.get("/admin/").location.startswith("/admin/login")

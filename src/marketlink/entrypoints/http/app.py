@@ -9,6 +9,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from marketlink.config import Settings
 from marketlink.containers import Container
+from marketlink.entrypoints.admin import init_admin
+from marketlink.entrypoints.admin.auth import LOGIN_ENDPOINT as ADMIN_LOGIN_ENDPOINT
 from marketlink.entrypoints.http import (
     accounts,
     admin,
@@ -77,11 +79,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # The offline gateway, in this same process (never in production: see use_sandbox).
         app.register_blueprint(container.sandbox_blueprint())
 
+    init_admin(app)  # the panel at /admin/: before the limiter, which limits its sign-in
     app.add_url_rule(f"{SWAGGER_ASSETS}<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
     register_home(app)  # not an API operation: outside the OpenAPI document
     register_error_handlers(app)  # after Api(), so that ours answer HTTP errors too
     configure_jwt(app, settings.jwt_secret_key, container.token_blocklist)
-    limit_failed_logins(app, settings, accounts.LOGIN_ENDPOINT, container.redis_client())
+    limit_failed_logins(
+        app, settings, (accounts.LOGIN_ENDPOINT, ADMIN_LOGIN_ENDPOINT), container.redis_client()
+    )
     app.wsgi_app = JwtPrefixMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     return app
 

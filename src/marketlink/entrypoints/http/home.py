@@ -15,7 +15,8 @@ from marketlink.entrypoints.http.pages import page
 DESTINATIONS = (
     ("/swagger/", "Swagger UI", "the API's documentation: sign in, press Authorize, try a call"),
     ("/openapi.json", "OpenAPI document", "the complete description of the API, for clients"),
-    ("/admin/", "Admin panel", "sign in with an admin account"),
+    # The panel's sign-in page: /admin/ itself sends a visitor there first.
+    ("/admin/login", "Admin panel", "sign in with an admin account"),
     ("/healthz", "Health", "the process is up"),
     ("/readyz", "Readiness", "the database (and Redis, when configured) answer"),
 )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import redis
-from flask import Flask, Response, request
+from flask import Flask, Response, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
@@ -21,6 +22,7 @@ from marketlink.entrypoints.http.errors import HTTP_ERROR_CODES, error_response
 
 FAILED_LOGINS_PER_ACCOUNT = "10 per minute"
 FAILED_LOGINS_PER_ADDRESS = "30 per minute"
+TOO_MANY = "Too many failed attempts; try again later."
 
 
 def _failed(response: Response) -> bool:
@@ -28,8 +30,14 @@ def _failed(response: Response) -> bool:
 
 
 def _account_key() -> str:
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
+    # The API's login sends JSON; the admin panel's sign-in page, a form: one count each
+    # account, whichever door the attempts come through. The form is read on the panel's
+    # page only: reading it elsewhere would consume a body the API still has to refuse.
+    if request.path.startswith("/admin/"):
+        email = request.form.get("email")
+    else:
+        body = request.get_json(silent=True)
+        email = body.get("email") if isinstance(body, dict) else None
     if not isinstance(email, str):
         return "account:?"
     return f"account:{email.strip().lower()[:254]}"
@@ -53,9 +61,15 @@ def _storage(redis_client: redis.Redis | None) -> tuple[str, dict[str, Any]]:
 
 
 def limit_failed_logins(
-    app: Flask, settings: Settings, login_endpoint: str, redis_client: redis.Redis | None
+    app: Flask,
+    settings: Settings,
+    login_endpoints: Iterable[str],
+    redis_client: redis.Redis | None,
 ) -> Limiter:
-    """Installs the limiter on `app` and limits its login view; RATE_LIMITS=off disables it.
+    """Installs the limiter on `app` and limits its login views; RATE_LIMITS=off disables it.
+
+    A failed attempt is one that answers 401: the API's login and the panel's sign-in page
+    both do, and count against the same per-account and per-address limits.
 
     `redis_client` is the container's (None without REDIS_URL): the counts are kept there.
     """
@@ -73,14 +87,16 @@ def limit_failed_logins(
     )
     limiter.init_app(app)
 
-    view: Any = app.view_functions[login_endpoint]
-    view = limiter.limit(FAILED_LOGINS_PER_ACCOUNT, key_func=_account_key, deduct_when=_failed)(
-        view
+    # Shared limits: the same counts for every login view, whichever an attempt uses.
+    per_account = limiter.shared_limit(
+        FAILED_LOGINS_PER_ACCOUNT, "login-account", key_func=_account_key, deduct_when=_failed
     )
-    view = limiter.limit(FAILED_LOGINS_PER_ADDRESS, key_func=_address_key, deduct_when=_failed)(
-        view
+    per_address = limiter.shared_limit(
+        FAILED_LOGINS_PER_ADDRESS, "login-address", key_func=_address_key, deduct_when=_failed
     )
-    app.view_functions[login_endpoint] = view
+    for endpoint in login_endpoints:
+        view: Any = app.view_functions[endpoint]
+        app.view_functions[endpoint] = per_address(per_account(view))
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(error: RateLimitExceeded) -> Response:
@@ -89,11 +105,16 @@ def limit_failed_logins(
         if current is not None:
             window = current.limit.get_expiry()
             retry_after = max(1, min(window, math.ceil(current.reset_at - time.time())))
+        headers = {"Retry-After": str(retry_after)}
+        if request.path.startswith("/admin"):
+            # A person at a sign-in page (the admin panel's) reads a page, not JSON.
+            page = render_template("marketlink_admin/refused.html", message=TOO_MANY)
+            return Response(page, 429, headers=headers, mimetype="text/html")
         return error_response(
             429,
-            "Too many failed attempts; try again later.",
+            TOO_MANY,
             error=HTTP_ERROR_CODES[429],
-            headers={"Retry-After": str(retry_after)},
+            headers=headers,
         )
 
     return limiter
