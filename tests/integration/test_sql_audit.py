@@ -75,13 +75,8 @@ def test_existing_vendor_profiles_are_approved_by_default(clean_engine, build: B
     assert approved is True
 
 
-@pytest.fixture
-def on_postgres(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the append-only trigger is PostgreSQL's")
-
-
-@pytest.mark.usefixtures("on_postgres")
+# The append-only trigger is PostgreSQL's (SQLite has none): this test runs there only.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize(
     "statement",
     [
