@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 
 import pytest
+from dependency_injector import providers
 
 from marketlink.application.ports import PageRequest
+from marketlink.application.use_cases.order_transitions import apply_transition
+from marketlink.domain.money import Money
+from marketlink.domain.orders import EventSource, OrderStatus
+from marketlink.domain.payments import Payment, ValidatedFacts, Verdict, judge_success
 from marketlink.domain.users import Role
 from tests.e2e.admin_panel_support import csrf_token, make_user, sign_in
 from tests.e2e.conftest import ApiDriver, assert_error
+from tests.fakes import FakePaymentGateway
 
 pytestmark = pytest.mark.e2e
 
@@ -223,3 +230,82 @@ def test_every_link_of_the_dashboard_opens_a_filtered_list(client, admin):
         assert page.status_code == 200, link
         assert "Invalid Filter Value" not in text and "alert-danger" not in text, link
         assert "active-filter" in text or "filter_form" in text or "flt0" in text, link
+
+
+# The money actions, with a gateway that records what it is asked -------------------------
+
+
+@pytest.fixture
+def gateway(container) -> FakePaymentGateway:
+    gateway = FakePaymentGateway()
+    container.gateway.override(providers.Object(gateway))
+    return gateway
+
+
+def _validated_payment(container, order_id: str, *, risk_level: int) -> str:
+    """A payment of the order that the gateway's validation API confirmed (risky: held)."""
+    with container.uow()() as uow:
+        order = uow.orders.get(uuid.UUID(order_id))
+        now = container.clock().now()
+        payment = Payment(
+            f"ML{order.id.hex[:12].upper()}PANEL", order.id, order.total_amount, now, now
+        )
+        facts = ValidatedFacts(
+            "VALID",
+            payment.tran_id,
+            order.total_amount.amount,
+            order.total_amount.currency,
+            risk_level,
+            val_id="VAL-PANEL",
+            bank_tran_id="BANK-PANEL",
+        )
+        judgement = judge_success(payment, True, facts)
+        payment.record_validation(judgement, facts, now)
+        uow.payments.add(payment)
+        uow.payments.save(payment)
+        if judgement.verdict is Verdict.CONFIRM:
+            assert apply_transition(
+                uow, order, OrderStatus.PAID, now=now, source=EventSource.WEBHOOK, actor_id=None
+            )
+        uow.commit()
+    return payment.tran_id
+
+
+def test_cancelling_a_paid_order_in_the_panel_refunds_what_was_paid(
+    client, api: ApiDriver, container, admin, gateway
+):
+    _vendor, _service, variant, customer, order = _shop_with_an_order(api)
+    tran_id = _validated_payment(container, order["id"], risk_level=0)
+    assert (
+        client.get(f"/api/v1/orders/{order['id']}", headers=customer.headers).json["status"]
+        == "paid"
+    )
+
+    assert "Cancel: 1 of 1 order(s) done." in _act(client, "orders", "cancel", order["id"])
+
+    assert gateway.refunds == [("BANK-PANEL", Money.of("1500.00"), f"RF{tran_id}"[:30])]
+    assert client.get(f"/api/v1/variants/{variant['id']}").json["available"] == 1
+    [payment] = client.get(f"/api/v1/orders/{order['id']}/payments", headers=customer.headers).json
+    assert (payment["flag"], payment["refund_status"]) == ("refund", "refund_pending")
+
+
+def test_accepting_a_held_payment_in_the_panel_marks_its_order_paid(
+    client, api: ApiDriver, container, admin, gateway
+):
+    _vendor, _service, _variant, customer, order = _shop_with_an_order(api)
+    tran_id = _validated_payment(container, order["id"], risk_level=1)
+    assert (
+        client.get(f"/api/v1/orders/{order['id']}", headers=customer.headers).json["status"]
+        == "pending"
+    )
+
+    assert "1 of 1" in _act(client, "payments", "accept", tran_id)
+
+    assert (
+        client.get(f"/api/v1/orders/{order['id']}", headers=customer.headers).json["status"]
+        == "paid"
+    )
+    events = client.get(f"/api/v1/orders/{order['id']}/events", headers=customer.headers).json
+    assert (events[-1]["source"], events[-1]["actor_id"]) == ("admin", admin.id)
+    assert [(e.action, e.outcome) for e in _audit(container, admin)] == [("payment.accept", "done")]
+    assert gateway.refunds == []

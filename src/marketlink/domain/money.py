@@ -22,7 +22,9 @@ class Money:
 
     def __post_init__(self) -> None:
         if isinstance(self.amount, float) or not isinstance(self.amount, Decimal):
-            raise InvalidMoney("Money must be built from a Decimal or a string, never a float.")
+            raise InvalidMoney(
+                "Money is built from a Decimal (Money.of reads text), never a float."
+            )
         if not self.amount.is_finite():
             raise InvalidMoney("Money must be a finite amount.")
         exponent = self.amount.as_tuple().exponent
