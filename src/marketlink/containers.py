@@ -8,6 +8,9 @@ transaction is the use case.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import redis
 from dependency_injector import containers, providers
 
@@ -76,6 +79,17 @@ def _gateway(settings: Settings) -> SslCommerzGateway:
         settings.gateway_store_password,
         settings.webhook_secret,
     )
+
+
+def _audited(
+    use_case: providers.Factory[Any],
+    describe: Callable[..., audit.AuditSubject],
+    uow: providers.Provider[Any],
+    trail: providers.Provider[Any],
+) -> providers.Factory[Any]:
+    """An admin use case that leaves one audit entry per admin call (see audit.Audited):
+    `use_case` is built on the unit-of-work factory the wrapper hands it."""
+    return providers.Factory(audit.Audited, use_case.provider, uow, trail, describe)
 
 
 class Container(containers.DeclarativeContainer):
@@ -193,34 +207,18 @@ class Container(containers.DeclarativeContainer):
     # Catalog
     publish_service = providers.Factory(catalog.PublishService, uow, clock)
     # An admin's edits of a shop's catalogue are admin actions: audited (the owner's are not).
-    update_service = providers.Factory(
-        audit.Audited,
-        providers.Factory(catalog.UpdateService).provider,
-        uow,
-        audit_trail,
-        audit.service_update,
+    update_service = _audited(
+        providers.Factory(catalog.UpdateService), audit.service_update, uow, audit_trail
     )
-    deactivate_service = providers.Factory(
-        audit.Audited,
-        providers.Factory(catalog.DeactivateService).provider,
-        uow,
-        audit_trail,
-        audit.service_deactivate,
+    deactivate_service = _audited(
+        providers.Factory(catalog.DeactivateService), audit.service_deactivate, uow, audit_trail
     )
     add_variant = providers.Factory(catalog.AddVariant, uow)
-    update_variant = providers.Factory(
-        audit.Audited,
-        providers.Factory(catalog.UpdateVariant).provider,
-        uow,
-        audit_trail,
-        audit.variant_update,
+    update_variant = _audited(
+        providers.Factory(catalog.UpdateVariant), audit.variant_update, uow, audit_trail
     )
-    deactivate_variant = providers.Factory(
-        audit.Audited,
-        providers.Factory(catalog.DeactivateVariant).provider,
-        uow,
-        audit_trail,
-        audit.variant_deactivate,
+    deactivate_variant = _audited(
+        providers.Factory(catalog.DeactivateVariant), audit.variant_deactivate, uow, audit_trail
     )
     search_catalog = providers.Factory(catalog.SearchCatalog, uow)
     get_service = providers.Factory(catalog.GetService, uow)
@@ -239,19 +237,17 @@ class Container(containers.DeclarativeContainer):
     list_flagged_payments = providers.Factory(payments.ListFlaggedPayments, uow)
     # An admin's verdicts, audited. Each Audited builds its use case per call on the unit
     # of work factory it is given (a `.provider`: the use case's other arguments are set).
-    accept_payment = providers.Factory(
-        audit.Audited,
-        providers.Factory(payments.AcceptPayment, clock=clock, refunds=refunds).provider,
-        uow,
-        audit_trail,
+    accept_payment = _audited(
+        providers.Factory(payments.AcceptPayment, clock=clock, refunds=refunds),
         audit.payment_accept,
-    )
-    refund_payment = providers.Factory(
-        audit.Audited,
-        providers.Factory(payments.RefundPayment, clock=clock, refunds=refunds).provider,
         uow,
         audit_trail,
+    )
+    refund_payment = _audited(
+        providers.Factory(payments.RefundPayment, clock=clock, refunds=refunds),
         audit.payment_refund,
+        uow,
+        audit_trail,
     )
 
     # Orders
@@ -260,46 +256,35 @@ class Container(containers.DeclarativeContainer):
     list_orders = providers.Factory(orders.ListOrders, uow)
     get_order_events = providers.Factory(orders.GetOrderEvents, uow)
     # Cancelling and failing are audited when an admin does them (not a customer or shop).
-    cancel_order = providers.Factory(
-        audit.Audited,
-        providers.Factory(orders.CancelOrder, clock=clock, refunds=refunds).provider,
+    cancel_order = _audited(
+        providers.Factory(orders.CancelOrder, clock=clock, refunds=refunds),
+        audit.order_cancel,
         uow,
         audit_trail,
-        audit.order_cancel,
     )
     start_work = providers.Factory(orders.StartWork, uow, clock)
     complete_work = providers.Factory(orders.CompleteWork, uow, clock)
-    fail_work = providers.Factory(
-        audit.Audited,
-        providers.Factory(orders.FailWork, clock=clock, refunds=refunds).provider,
+    fail_work = _audited(
+        providers.Factory(orders.FailWork, clock=clock, refunds=refunds),
+        audit.order_fail,
         uow,
         audit_trail,
-        audit.order_fail,
     )
     expire_unpaid_orders = providers.Factory(orders.ExpireUnpaidOrders, uow, clock)
 
     # Admin
     list_users = providers.Factory(admin.ListUsers, uow)
-    set_user_active = providers.Factory(
-        audit.Audited,
-        providers.Factory(admin.SetUserActive, blocklist=token_blocklist).provider,
-        uow,
-        audit_trail,
+    set_user_active = _audited(
+        providers.Factory(admin.SetUserActive, blocklist=token_blocklist),
         audit.user_switch,
-    )
-    set_vendor_active = providers.Factory(
-        audit.Audited,
-        providers.Factory(admin.SetVendorActive).provider,
         uow,
         audit_trail,
-        audit.vendor_switch,
     )
-    approve_vendor = providers.Factory(
-        audit.Audited,
-        providers.Factory(admin.ApproveVendor).provider,
-        uow,
-        audit_trail,
-        audit.vendor_approval,
+    set_vendor_active = _audited(
+        providers.Factory(admin.SetVendorActive), audit.vendor_switch, uow, audit_trail
+    )
+    approve_vendor = _audited(
+        providers.Factory(admin.ApproveVendor), audit.vendor_approval, uow, audit_trail
     )
     list_audit_entries = providers.Factory(audit.ListAuditEntries, uow)
     # The command line's: no signed-in admin, so not Audited (promoting records itself).
