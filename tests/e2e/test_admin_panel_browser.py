@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.e2e.test_servers import MARKETLINK, _free_port, _return_form, _serving
+from tests.e2e.test_servers import MARKETLINK, _return_form, _serving, migrated_server_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -50,22 +50,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL"}
-    }
-    port = _free_port()
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'panel.db'}",
-        MARKETLINK_INSTANCE_DIR=str(tmp_path / "instance"),
-        MARKETLINK_ENV="development",
-        PORT=str(port),
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        WORKERS="2",
-    )
-    assert MARKETLINK
-    subprocess.run([MARKETLINK, "migrate"], env=env, check=True, capture_output=True)
+    env = migrated_server_env(tmp_path)
     subprocess.run(
         [MARKETLINK, "create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD],
         env=env,

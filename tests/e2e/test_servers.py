@@ -37,8 +37,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def server_env(tmp_path: Path) -> dict[str, str]:
+def migrated_server_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a server on a free port and a migrated SQLite file of its own."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -55,6 +55,12 @@ def server_env(tmp_path: Path) -> dict[str, str]:
     )
     assert MARKETLINK, "the marketlink console script is not installed"
     subprocess.run([MARKETLINK, "migrate"], env=env, check=True, capture_output=True)
+    return env
+
+
+@pytest.fixture
+def server_env(tmp_path: Path) -> dict[str, str]:
+    env = migrated_server_env(tmp_path)
     subprocess.run([MARKETLINK, "seed-demo"], env=env, check=True, capture_output=True)
     return env
 
