@@ -136,7 +136,9 @@ def main(base_url: str) -> None:
 
     # Opening the payment: one attempt, nothing from the gateway yet (null, not "").
     links = ok(start_payment.sync(order.id, client=customer))
-    assert links.gateway_url.startswith("http") and links.payment_url == order.payment_url
+    assert links.gateway_url.startswith("http")
+    # The same pay link (its token is signed when written: it may carry a later second).
+    assert links.payment_url.split("?token=")[0] == order.payment_url.split("?token=")[0]
     [payment] = ok(list_order_payments.sync(order.id, client=customer))
     assert payment.status is PaymentStatus.INITIATED and payment.order_id == order.id
     assert (payment.flag, payment.refund_status, payment.val_id, payment.bank_tran_id) == (
