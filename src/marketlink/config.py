@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import limits
+
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 TEST = "test"
@@ -35,6 +37,9 @@ DEFAULT_PORT = 8000
 AUTO = "auto"
 MANUAL = "manual"
 VENDOR_APPROVALS = (AUTO, MANUAL)
+
+DEFAULT_RATE_LIMIT_REGISTER = "10 per hour"
+DEFAULT_RATE_LIMIT_BOOK = "30 per minute"
 
 
 def local_base_url(port: int) -> str:
@@ -66,6 +71,11 @@ class Settings:
     reservation_ttl_seconds: int = 1800
     max_unpaid_orders: int = 5
     rate_limits: bool = True
+    rate_limit_register: str = DEFAULT_RATE_LIMIT_REGISTER
+    rate_limit_book: str = DEFAULT_RATE_LIMIT_BOOK
+    trusted_proxies: int = 0
+    cors_origins: tuple[str, ...] = ()
+    api_docs: bool = True
     vendor_approval: str = AUTO
     port: int = DEFAULT_PORT
     workers: int = field(default_factory=_default_workers)
@@ -151,6 +161,26 @@ class Settings:
                 f"not {vendor_approval!r}."
             )
 
+        store_id = env.text("SSLCOMMERZ_STORE_ID")
+        store_password = env.text("SSLCOMMERZ_STORE_PASSWORD")
+        webhook_secret = env.text("WEBHOOK_SECRET") or store_password or ""
+        if production:
+            # Without them the app would verify notices with an empty secret: anyone could
+            # sign one.
+            missing = [
+                name
+                for name, value in (
+                    ("SSLCOMMERZ_STORE_ID", store_id),
+                    ("SSLCOMMERZ_STORE_PASSWORD", store_password),
+                    ("WEBHOOK_SECRET", webhook_secret),
+                )
+                if not value
+            ]
+            if missing:
+                raise ConfigError(
+                    f"{' and '.join(missing)} must be set when MARKETLINK_ENV=production."
+                )
+
         port = env.integer("PORT", DEFAULT_PORT, minimum=1, maximum=65535)
         public_base_url = (env.text("PUBLIC_BASE_URL") or local_base_url(port)).rstrip("/")
         return cls(
@@ -160,16 +190,21 @@ class Settings:
             jwt_secret_key=jwt_secret_key,
             database_url=database_url,
             redis_url=env.text("REDIS_URL"),
-            sslcommerz_store_id=env.text("SSLCOMMERZ_STORE_ID"),
-            sslcommerz_store_password=env.text("SSLCOMMERZ_STORE_PASSWORD"),
+            sslcommerz_store_id=store_id,
+            sslcommerz_store_password=store_password,
             sslcommerz_live=env.flag("SSLCOMMERZ_LIVE", default=False),
             sslcommerz_base_url=(env.text("SSLCOMMERZ_BASE_URL") or "").rstrip("/"),
-            webhook_secret=env.text("WEBHOOK_SECRET") or "",
+            webhook_secret=webhook_secret,
             public_base_url=public_base_url,
             frontend_url=(env.text("FRONTEND_URL") or "").rstrip("/") or None,
             reservation_ttl_seconds=env.integer("RESERVATION_TTL_SECONDS", 1800, minimum=1),
             max_unpaid_orders=env.integer("MAX_UNPAID_ORDERS", 5, minimum=0),
             rate_limits=env.flag("RATE_LIMITS", default=True),
+            rate_limit_register=env.rate_limit("RATE_LIMIT_REGISTER", DEFAULT_RATE_LIMIT_REGISTER),
+            rate_limit_book=env.rate_limit("RATE_LIMIT_BOOK", DEFAULT_RATE_LIMIT_BOOK),
+            trusted_proxies=env.integer("TRUSTED_PROXIES", 0, minimum=0, maximum=10),
+            cors_origins=env.origins("CORS_ORIGINS"),
+            api_docs=env.flag("API_DOCS", default=True),
             vendor_approval=vendor_approval,
             port=port,
             workers=env.integer("WORKERS", _default_workers(), minimum=1),
@@ -195,6 +230,30 @@ class _Env:
         if value.lower() in _FALSE:
             return False
         raise ConfigError(f"{name} must be on or off (true/false), not {value!r}.")
+
+    def rate_limit(self, name: str, default: str) -> str:
+        """A limit in flask-limiter's notation ("10 per hour"), checked here, not per request."""
+        value = self.text(name) or default
+        try:
+            limits.parse_many(value)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be a rate such as '10 per hour', not {value!r}."
+            ) from None
+        return value
+
+    def origins(self, name: str) -> tuple[str, ...]:
+        """Comma-separated browser origins (scheme://host[:port]); unset: none."""
+        origins = tuple(
+            part.strip().rstrip("/") for part in (self.text(name) or "").split(",") if part.strip()
+        )
+        for origin in origins:
+            scheme, _, host = origin.partition("://")
+            if scheme not in ("http", "https") or not host or "/" in host or origin == "*":
+                raise ConfigError(
+                    f"{name} must list origins such as https://shop.example, not {origin!r}."
+                )
+        return origins
 
     def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
         value = self.text(name)

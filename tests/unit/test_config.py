@@ -23,6 +23,11 @@ def test_development_defaults(env, tmp_path):
     assert settings.reservation_ttl_seconds == 1800
     assert settings.max_unpaid_orders == 5
     assert settings.rate_limits is True
+    assert settings.rate_limit_register == "10 per hour"
+    assert settings.rate_limit_book == "30 per minute"
+    assert settings.trusted_proxies == 0
+    assert settings.cors_origins == ()
+    assert settings.api_docs is True
     assert (settings.port, settings.threads) == (8000, 4)
     assert settings.workers == 2 * (os.cpu_count() or 1) + 1
     assert not settings.is_production
@@ -59,6 +64,39 @@ def test_production_without_secrets_fails_with_one_clear_line(env, given, missin
     message = str(caught.value)
     assert message == f"{missing} must be set when MARKETLINK_ENV=production."
     assert "\n" not in message
+
+
+PRODUCTION = {
+    "MARKETLINK_ENV": "production",
+    "SECRET_KEY": "s" * 40,
+    "JWT_SECRET_KEY": "j" * 40,
+    "SSLCOMMERZ_STORE_ID": "shop",
+    "SSLCOMMERZ_STORE_PASSWORD": "pw",
+}
+
+
+@pytest.mark.parametrize(
+    ("removed", "missing"),
+    [
+        (("SSLCOMMERZ_STORE_ID",), "SSLCOMMERZ_STORE_ID"),
+        (
+            ("SSLCOMMERZ_STORE_ID", "SSLCOMMERZ_STORE_PASSWORD"),
+            # Without a store password, WEBHOOK_SECRET has nothing to default to either.
+            "SSLCOMMERZ_STORE_ID and SSLCOMMERZ_STORE_PASSWORD and WEBHOOK_SECRET",
+        ),
+    ],
+)
+def test_production_without_gateway_credentials_fails_with_one_clear_line(env, removed, missing):
+    given = {k: v for k, v in PRODUCTION.items() if k not in removed}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**env, **given})
+    assert str(caught.value) == f"{missing} must be set when MARKETLINK_ENV=production."
+
+
+def test_production_webhook_secret_defaults_to_the_store_password(env):
+    assert Settings.from_env({**env, **PRODUCTION}).webhook_secret == "pw"
+    given = {**env, **PRODUCTION, "WEBHOOK_SECRET": "w"}
+    assert Settings.from_env(given).webhook_secret == "w"
 
 
 def test_production_never_writes_secrets(env, tmp_path):
@@ -155,8 +193,43 @@ class TestGateway:
         assert live.webhook_secret == "w"
 
     def test_the_sandbox_is_never_used_in_production(self, env):
-        settings = Settings.from_env(
-            {**env, "MARKETLINK_ENV": "production", "SECRET_KEY": "s", "JWT_SECRET_KEY": "j"}
-        )
+        settings = Settings.from_env({**env, **PRODUCTION})
         assert not settings.use_sandbox
         assert settings.sslcommerz_base_url == "https://sandbox.sslcommerz.com"
+
+
+def test_security_settings(env):
+    settings = Settings.from_env(
+        {
+            **env,
+            "RATE_LIMIT_REGISTER": "3 per minute",
+            "RATE_LIMIT_BOOK": "5/second",
+            "TRUSTED_PROXIES": "2",
+            "CORS_ORIGINS": "https://shop.example, http://localhost:3000/",
+            "API_DOCS": "off",
+        }
+    )
+    assert settings.rate_limit_register == "3 per minute"
+    assert settings.rate_limit_book == "5/second"
+    assert settings.trusted_proxies == 2
+    assert settings.cors_origins == ("https://shop.example", "http://localhost:3000")
+    assert settings.api_docs is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("RATE_LIMIT_REGISTER", "lots", "RATE_LIMIT_REGISTER must be a rate such as"),
+        ("RATE_LIMIT_BOOK", "10 per fortnight", "RATE_LIMIT_BOOK must be a rate such as"),
+        ("TRUSTED_PROXIES", "-1", "TRUSTED_PROXIES must be 0..10"),
+        ("CORS_ORIGINS", "*", "CORS_ORIGINS must list origins"),
+        ("CORS_ORIGINS", "shop.example", "CORS_ORIGINS must list origins"),
+        ("CORS_ORIGINS", "https://shop.example/path", "CORS_ORIGINS must list origins"),
+        ("API_DOCS", "maybe", "API_DOCS must be on or off"),
+    ],
+)
+def test_bad_security_settings_fail_with_one_clear_line(env, name, value, message):
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**env, name: value})
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
