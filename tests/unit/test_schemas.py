@@ -96,7 +96,7 @@ class TestVariantValidation:
     @pytest.mark.parametrize("price", ["10.555", "0.001", 10.555])
     def test_refuses_more_than_two_decimals(self, price):
         assert errors_of(VariantIn(), {**VARIANT, "price": price}) == {
-            "price": ["Must have at most 2 decimal places."]
+            "price": ['Must be a string of digits with at most 2 decimals, such as "1500.00".']
         }
 
     @pytest.mark.parametrize("price", ["-1.00", "0", "0.00", "500000.01", "1e9"])
@@ -109,7 +109,9 @@ class TestVariantValidation:
 
     def test_the_largest_price_and_trailing_zeros_are_fine(self):
         assert VariantIn().load({**VARIANT, "price": "500000.00"})["price"] == Decimal("500000")
-        assert VariantIn().load({**VARIANT, "price": "12.500"})["price"] == Decimal("12.5")
+        assert VariantIn().load({**VARIANT, "price": "12.50"})["price"] == Decimal("12.5")
+        # Money in has at most two decimals, trailing zeros included (issue 11).
+        assert "price" in errors_of(VariantIn(), {**VARIANT, "price": "12.500"})
 
     @pytest.mark.parametrize("stock", [-1, 100_001, 1.5, "2", True])
     def test_stock_is_a_strict_integer_in_range(self, stock):

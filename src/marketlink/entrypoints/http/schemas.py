@@ -6,6 +6,7 @@ other parameters they do not declare. Money travels as a string with two decimal
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,7 +24,8 @@ from marketlink.domain.users import (
 )
 
 NAME_LENGTH = validate.Length(min=1, max=255)
-MAX_ID = 2**63 - 1
+# Ids are int4 columns: a larger id names nothing, and the database would refuse to compare it.
+MAX_ID = 2**31 - 1
 MAX_PAGE = 1_000_000
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes anything; this only bounds the work per request
 
@@ -135,6 +137,18 @@ def validate_price_filter(value: Decimal) -> None:
         raise ma.ValidationError("Must have at most 2 decimal places.")
 
 
+# Money in: a string of ASCII digits, at most two decimals. Decimal() alone would take a
+# float (1.5), exponents ("12.5e1"), underscores ("1_000") and any script's digits ("١٢٣").
+_MONEY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
+MONEY_TEXT_MESSAGE = 'Must be a string of digits with at most 2 decimals, such as "1500.00".'
+
+
+def _money_text(value: Any) -> Decimal:
+    if not isinstance(value, str) or not _MONEY_TEXT.fullmatch(value):
+        raise ma.ValidationError(MONEY_TEXT_MESSAGE)
+    return Decimal(value)
+
+
 class MoneyAmount(fields.Decimal):
     """An input amount of BDT: above 0, at most 500000.00, at most 2 decimals, never rounded."""
 
@@ -142,6 +156,21 @@ class MoneyAmount(fields.Decimal):
         kwargs.setdefault("validate", validate_money)
         kwargs.setdefault("metadata", MONEY_DOC)
         super().__init__(as_string=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        return _money_text(value)
+
+
+class PriceFilter(fields.Decimal):
+    """A price in a query string: the same digits as money in, zero allowed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate_price_filter)
+        kwargs.setdefault("metadata", PRICE_FILTER_DOC)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        return _money_text(value)
 
 
 def strict_int(*, minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
@@ -396,8 +425,8 @@ class ServiceQuery(QuerySchema):
         validate=validate.Length(max=255),
         metadata={"description": "Name or description contains this (case-insensitive)"},
     )
-    min_price = fields.Decimal(validate=validate_price_filter, metadata=PRICE_FILTER_DOC)
-    max_price = fields.Decimal(validate=validate_price_filter, metadata=PRICE_FILTER_DOC)
+    min_price = PriceFilter()
+    max_price = PriceFilter()
     available = QueryBoolean(metadata={"description": "true: only services with a free slot"})
     sort = fields.Enum(CatalogSort, by_value=True, load_default=CatalogSort.NEWEST)
 
