@@ -135,3 +135,18 @@ def test_a_postgres_connection_returned_without_commit_keeps_nothing(postgres_ur
     finally:
         scratch.drop(engine, checkfirst=True)
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_database_error_never_carries_the_statements_parameters(backend, request):
+    # An argon2 hash or an e-mail in a failing INSERT would otherwise reach the logs.
+    url = request.getfixturevalue(f"{backend}_url")
+    engine = create_engine_for(url)
+    secret = "$argon2id$v=19$m=65536,t=3,p=4$c2VjcmV0$aGFzaA"
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as caught, engine.connect() as connection:
+            connection.execute(sa.text("SELECT no_such_column, :secret"), {"secret": secret})
+        assert secret not in str(caught.value)
+        assert "hidden due to hide_parameters" in str(caught.value)
+    finally:
+        engine.dispose()

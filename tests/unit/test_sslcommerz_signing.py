@@ -156,6 +156,10 @@ class TestVerifyRefuses:
         assert not verify(notice, "qwerty", must_sign=["tran_id"])
         assert verify(notice, "qwerty", must_sign=["status"])
 
+    def test_anything_when_the_password_is_empty(self):
+        # An empty WEBHOOK_SECRET would let anyone sign a notice: nothing verifies with it.
+        assert not verify(signed_notice({"status": "FAILED", "tran_id": "T1"}, ""), "")
+
     def test_extra_unsigned_fields_do_not_matter(self):
         assert verify({**LIBRARY_SAMPLE, "extra": "x"}, LIBRARY_PASSWORD)
 
@@ -169,7 +173,7 @@ names = st.text(
 ).filter(lambda name: name not in RESERVED)
 values = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40)
 field_sets = st.dictionaries(names, values, min_size=1, max_size=12)
-passwords = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30)
+passwords = st.text(alphabet=st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
 
 
 @given(fields=field_sets, password=passwords)
@@ -189,3 +193,21 @@ def test_changing_any_one_signed_value_breaks_the_signature(fields, password, da
 def test_another_password_does_not_verify(fields, password, other):
     assume(other != password)
     assert not verify(signed_notice(fields, password), other)
+
+
+# Any form a client can post: any names and values, the protocol's own included, lone
+# surrogates and NUL bytes too.
+hostile_text = st.text(max_size=40)
+hostile_forms = st.dictionaries(
+    st.one_of(st.sampled_from(sorted(RESERVED)), hostile_text), hostile_text, max_size=12
+)
+
+
+@given(fields=hostile_forms, password=st.one_of(st.just(""), passwords))
+def test_a_hostile_form_never_raises_and_verifies_only_when_correctly_signed(fields, password):
+    verified = verify(fields, password)
+    assert isinstance(verified, bool)
+    if verified:
+        keys = fields["verify_key"].split(",")
+        assert password
+        assert fields["verify_sign"] == sign(fields, keys, password)

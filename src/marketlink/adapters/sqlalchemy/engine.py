@@ -25,6 +25,11 @@ def database_url(url: str) -> URL:
     return parsed
 
 
+# A statement's parameters carry password hashes, e-mails and gateway ids: an error (and
+# its log line) names the statement, never the values.
+HIDE_PARAMETERS = True
+
+
 def create_engine_for(url: str, pool_size: int | None = None) -> Engine:
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -50,6 +55,7 @@ def _server_engine(url: URL, pool_size: int | None) -> Engine:
         max_overflow=MAX_OVERFLOW,
         pool_timeout=30,
         pool_recycle=1800,
+        hide_parameters=HIDE_PARAMETERS,
         **options,
     )
     if postgresql:
@@ -139,13 +145,19 @@ def _sqlite_engine(url: URL, pool_size: int | None) -> Engine:
     if memory:
         # One shared connection, or every checkout would see its own empty database.
         engine = sa.create_engine(
-            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            url,
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+            hide_parameters=HIDE_PARAMETERS,
         )
     else:
         # No folder is created here: a database file that cannot be opened must show as
         # down (readiness), not be replaced by an empty one. `upgrade_database` creates it.
         engine = sa.create_engine(
-            url, pool_size=pool_size or DEFAULT_POOL_SIZE, max_overflow=MAX_OVERFLOW
+            url,
+            pool_size=pool_size or DEFAULT_POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+            hide_parameters=HIDE_PARAMETERS,
         )
 
     @event.listens_for(engine, "connect")

@@ -60,8 +60,11 @@ def verify(
     """True when `fields` carry a `verify_sign` that matches their `verify_key` list.
 
     False when either is missing, when `verify_key` names a field that is not in
-    `fields`, or when a name in `must_sign` is not among the signed fields.
+    `fields`, or when a name in `must_sign` is not among the signed fields; always False
+    with an empty password, which anyone could sign with.
     """
+    if not store_password:
+        return False
     given = fields.get(VERIFY_SIGN)
     key_list = fields.get(VERIFY_KEY)
     if not given or not key_list:
