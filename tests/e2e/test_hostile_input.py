@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.e2e.conftest import ApiDriver
+from tests.e2e.conftest import ApiDriver, assert_error
 
 MAX_INT4 = 2**31 - 1
 
@@ -89,3 +89,25 @@ def test_a_vendor_filter_outside_int4_is_refused(client: FlaskClient, vendor_id:
     response = client.get("/api/v1/services", query_string={"vendor_id": vendor_id})
     assert response.status_code == 422, response.json
     assert "vendor_id" in response.json["errors"]["query"]
+
+
+class TestDeeplyNestedJson:
+    """A body nested thousands deep once exhausted the parser's recursion: a 500."""
+
+    @pytest.mark.parametrize("depth", [33, 1_000, 100_000])
+    def test_a_deep_body_is_refused_as_invalid_json(self, client, depth):
+        body = "[" * depth + "]" * depth
+        for path in ("/api/v1/auth/login", "/api/v1/auth/register"):
+            response = client.post(path, data=body, content_type="application/json")
+            refused = assert_error(response, 400)
+            assert refused["message"] == "Invalid JSON body."
+
+    def test_a_deep_object_is_refused_too(self, client):
+        body = '{"a":' * 5_000 + "1" + "}" * 5_000
+        assert_error(
+            client.post("/api/v1/auth/login", data=body, content_type="application/json"), 400
+        )
+
+    def test_a_body_within_the_limit_reaches_the_fields(self, client):
+        body = {"email": [[[["x"]]]], "password": "p"}
+        assert_error(client.post("/api/v1/auth/login", json=body), 422)

@@ -27,6 +27,7 @@ from marketlink.entrypoints.http.auth import BEARER_AUTH, JwtPrefixMiddleware, c
 from marketlink.entrypoints.http.blueprint import Api
 from marketlink.entrypoints.http.errors import register_error_handlers
 from marketlink.entrypoints.http.home import register_home
+from marketlink.entrypoints.http.json_bodies import JsonProvider
 from marketlink.entrypoints.http.ratelimits import limit_failed_logins
 
 API_PREFIX = "/api/v1"
@@ -38,6 +39,7 @@ class MarketLink(Flask):
     """Flask, with the container this app was built with."""
 
     container: Container
+    json_provider_class = JsonProvider
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> MarketLink:
