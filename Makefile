@@ -69,6 +69,7 @@ test-concurrency: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/bandit -q -c pyproject.toml -r src
 	@$(MAKE) --no-print-directory typecheck arch
 
 typecheck: $(STAMP)
