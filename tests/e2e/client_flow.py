@@ -114,7 +114,8 @@ def main(base_url: str) -> None:
     )
     assert isinstance(invalid.errors, ErrorOutErrors), invalid
     messages: list[str] = invalid.errors["query"]["min_price"]
-    assert messages == ["Not a valid number."], messages
+    expected = 'Must be a string of digits with at most 2 decimals, such as "1500.00".'
+    assert messages == [expected], messages
 
     # The customer books the slot, then reads the order and its history.
     order = ok(place_order.sync(client=customer, body=OrderIn(variant_id=variant.id)))
