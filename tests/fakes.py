@@ -517,6 +517,7 @@ class FakePaymentGateway:
         self.down = False
         self.authentic = True
         self.validate_calls: list[str] = []
+        self.query_calls: list[str] = []
 
     def _check_up(self) -> None:
         if self.down:
@@ -535,6 +536,7 @@ class FakePaymentGateway:
 
     def query_transactions(self, tran_id: str) -> list[GatewayTransaction]:
         self._check_up()
+        self.query_calls.append(tran_id)
         return self.transactions.get(tran_id, [])
 
     def verify_notice(self, fields: Mapping[str, str]) -> bool:

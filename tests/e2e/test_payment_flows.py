@@ -705,6 +705,60 @@ def test_the_webhook_answers_junk_without_a_5xx_and_stores_nothing(live: Live) -
     assert live.stored_notices() == 2
 
 
+def _forged(**fields: str) -> dict[str, str]:
+    """A notice made up by someone who knows the (public) sandbox secret."""
+    keys = sorted(fields)
+    signed = {**fields, signing.VERIFY_KEY: ",".join(keys)}
+    signed[signing.VERIFY_SIGN] = signing.sign(signed, keys, SANDBOX_STORE_PASSWORD)
+    return signed
+
+
+@pytest.mark.parametrize("status", ["FAILED", "CANCELLED", "UNATTEMPTED", "EXPIRED"])
+def test_a_signed_ending_notice_the_gateway_does_not_report_changes_nothing(
+    live: Live, status: str
+) -> None:
+    _, variant = live.shop()
+    customer = live.account()
+    order = live.book(customer, variant)
+    checkout = live.open_gateway(order)
+    tran_id = live.tran_id(customer, order)
+
+    forged = live.webhook(_forged(tran_id=tran_id, status=status, val_id=""))
+
+    assert forged.status_code == 200
+    assert forged.json() == {"result": "rejected", "reason": "not confirmed by the gateway"}
+    assert live.status(customer, order) == "pending"
+    assert live.available(variant) == 0, "the customer's slot is still held"
+    assert live.stored_notices() == 0, "the gateway's own notice, when it comes, still counts"
+    live.pay(checkout)
+    assert live.status(customer, order) == "paid"
+    late = live.webhook(_forged(tran_id=tran_id, status=status, val_id=""))
+    assert late.json()["result"] == "rejected"
+    assert live.status(customer, order) == "paid"
+
+
+def test_the_webhook_answers_503_to_an_ending_notice_when_the_query_api_is_unreachable(
+    live: Live,
+) -> None:
+    _, variant = live.shop()
+    customer = live.account()
+    order = live.book(customer, variant)
+    genuine = live.pay(live.open_gateway(order), "fail", ipn="0").fields
+    down = SslCommerzGateway(
+        f"http://127.0.0.1:{_closed_port()}", "testbox", "qwerty", "qwerty", read_attempts=1
+    )
+
+    with live.container.gateway.override(providers.Object(down)):
+        response = live.webhook(genuine)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert live.stored_notices() == 0
+    assert live.status(customer, order) == "pending"
+    assert live.webhook(genuine).json()["result"] == "processed"
+    assert live.status(customer, order) == "failed"
+
+
 def test_the_webhook_answers_503_when_the_validation_api_is_unreachable(live: Live) -> None:
     _, variant = live.shop()
     customer = live.account()

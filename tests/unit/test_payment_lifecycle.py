@@ -29,6 +29,7 @@ from marketlink.domain.payments import (
     RefundStatus,
     ValidatedFacts,
     Verdict,
+    ending_the_gateway_reports,
     judge_failure,
     judge_success,
 )
@@ -549,3 +550,19 @@ def test_a_held_payment_accepted_after_its_order_ended_goes_back(actions):
         change = payment.accept(LATER, order_pending=order.pending)
         assert change.order_status is None
         assert (payment.flag, payment.refund_status) == (F.REFUND, R.PENDING)
+
+
+@pytest.mark.parametrize(
+    ("reported", "ending"),
+    [
+        ([], None),
+        (["PENDING"], None),
+        (["FAILED"], "FAILED"),
+        (["failed ", "CANCELLED"], "CANCELLED"),
+        (["FAILED", "VALID"], None),
+        (["VALIDATED", "EXPIRED"], None),
+        (["UNATTEMPTED"], "UNATTEMPTED"),
+    ],
+)
+def test_an_attempt_ends_only_as_the_gateway_reports_and_never_once_paid(reported, ending):
+    assert ending_the_gateway_reports(reported) == ending

@@ -32,6 +32,7 @@ from marketlink.application.use_cases.payments import (
     SettlePayment,
     StartPayment,
 )
+from marketlink.application.use_cases.payments.settle import NOT_CONFIRMED_BY_GATEWAY
 from marketlink.domain.money import Money
 from marketlink.domain.orders import EventSource, OrderStatus
 from marketlink.domain.payments import (
@@ -81,6 +82,11 @@ class Payments:
             risk_level=risk,
         )
         return {"tran_id": tran_id, "status": "VALID", "val_id": val_id, "amount": amount}
+
+    def gateway_ended(self, tran_id, status):
+        """The gateway's records say the attempt ended so; returns the notice it sends."""
+        self.gateway.transactions[tran_id] = [GatewayTransaction(status, tran_id)]
+        return {"tran_id": tran_id, "status": status}
 
     def order(self, order_id):
         return self.world.uow.db.orders[order_id]
@@ -392,19 +398,60 @@ def test_a_failed_or_abandoned_payment_ends_the_order_and_frees_the_slot(
     pay, status, ends_as, payment_status
 ):
     order, tran_id = pay.book_and_open()
-    outcome = pay.notice({"tran_id": tran_id, "status": status})
+    notice = pay.gateway_ended(tran_id, status)
+    outcome = pay.notice(notice)
     assert outcome.result is NoticeResult.PROCESSED
     assert pay.order(order.id).status is ends_as
     assert pay.payment(tran_id).status is payment_status
     assert pay.reserved == 0
-    assert pay.notice({"tran_id": tran_id, "status": status}).result is NoticeResult.DUPLICATE
+    assert pay.notice(notice).result is NoticeResult.DUPLICATE
     assert pay.reserved == 0
+
+
+@pytest.mark.parametrize("status", ["FAILED", "CANCELLED", "UNATTEMPTED", "EXPIRED"])
+@pytest.mark.parametrize(
+    "gateway_reports", [[], ["PENDING"], ["VALID"], ["FAILED", "VALIDATED"]], ids=repr
+)
+def test_an_ending_notice_the_gateway_does_not_report_changes_nothing(pay, status, gateway_reports):
+    order, tran_id = pay.book_and_open()
+    pay.gateway.transactions[tran_id] = [GatewayTransaction(s, tran_id) for s in gateway_reports]
+    outcome = pay.notice({"tran_id": tran_id, "status": status})
+    assert (outcome.result, outcome.reason) == (NoticeResult.REJECTED, NOT_CONFIRMED_BY_GATEWAY)
+    assert pay.gateway.query_calls == [tran_id]
+    assert pay.order(order.id).status is OrderStatus.PENDING
+    assert pay.payment(tran_id).status is PaymentStatus.INITIATED
+    assert pay.reserved == 1
+    # Nothing recorded: when the gateway's records do say so, the same notice counts.
+    assert pay.world.uow.db.notices == {}
+    pay.gateway_ended(tran_id, status)
+    assert pay.notice({"tran_id": tran_id, "status": status}).result is NoticeResult.PROCESSED
+    assert pay.order(order.id).status is not OrderStatus.PENDING
+
+
+def test_an_ending_is_judged_by_what_the_gateway_reports_not_by_the_notice(pay):
+    order, tran_id = pay.book_and_open()
+    pay.gateway_ended(tran_id, "CANCELLED")
+    assert pay.notice({"tran_id": tran_id, "status": "FAILED"}).result is NoticeResult.PROCESSED
+    assert pay.order(order.id).status is OrderStatus.CANCELLED
+
+
+def test_an_unreachable_query_api_records_nothing_so_the_retry_counts(pay):
+    order, tran_id = pay.book_and_open()
+    notice = pay.gateway_ended(tran_id, "FAILED")
+    pay.gateway.down = True
+    with pytest.raises(GatewayUnavailable):
+        pay.notice(notice)
+    assert pay.world.uow.db.notices == {}
+    assert pay.order(order.id).status is OrderStatus.PENDING
+    pay.gateway.down = False
+    assert pay.notice(notice).result is NoticeResult.PROCESSED
+    assert pay.order(order.id).status is OrderStatus.FAILED
 
 
 def test_a_failure_notice_after_payment_changes_nothing(pay):
     order, tran_id = pay.book_and_open()
     pay.notice(pay.gateway_paid(tran_id))
-    pay.notice({"tran_id": tran_id, "status": "FAILED"})
+    pay.notice(pay.gateway_ended(tran_id, "FAILED"))
     assert pay.order(order.id).status is OrderStatus.PAID
     assert pay.reserved == 1
 
@@ -463,6 +510,15 @@ def test_reconcile_applies_what_the_gateway_says_about_a_lost_notice(pay, world)
     assert pay.order(order.id).status is OrderStatus.PAID
     events = [e for e in world.uow.db.events if e.to_status is OrderStatus.PAID]
     assert [e.source for e in events] == [EventSource.RECONCILE]
+
+
+def test_reconcile_ends_an_abandoned_attempt_asking_the_gateway_once(pay, world):
+    order, tran_id = pay.book_and_open()
+    pay.gateway_ended(tran_id, "EXPIRED")
+    world.clock.advance(301)
+    assert pay.reconcile().settled == 1
+    assert pay.order(order.id).status is OrderStatus.CANCELLED
+    assert pay.gateway.query_calls == [tran_id]
 
 
 def test_reconcile_polls_pending_refunds(pay, world):

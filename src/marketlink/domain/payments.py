@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -356,6 +356,24 @@ SUCCESS_STATUSES = frozenset({"VALID", "VALIDATED"})
 FAILURE_STATUSES = frozenset({"FAILED"})
 ABANDONED_STATUSES = frozenset({"CANCELLED", "UNATTEMPTED", "EXPIRED"})
 NOTICE_STATUSES = SUCCESS_STATUSES | FAILURE_STATUSES | ABANDONED_STATUSES
+
+ENDING_STATUSES = FAILURE_STATUSES | ABANDONED_STATUSES
+
+
+def ending_the_gateway_reports(reported: Iterable[str]) -> str | None:
+    """The ending (failed, cancelled...) the gateway's own records give an attempt, if any.
+
+    A notice that would end an order is believed only when the gateway, asked server to
+    server, says the same: anyone holding the webhook secret (or, in the sandbox, its
+    public one) could otherwise end another customer's order. Money wins: an attempt the
+    gateway reports as paid has no ending, whatever else it reports.
+    """
+    statuses = [status.strip().upper() for status in reported]
+    if any(status in SUCCESS_STATUSES for status in statuses):
+        return None
+    endings = [status for status in statuses if status in ENDING_STATUSES]
+    return endings[-1] if endings else None
+
 
 # The reason recorded with a valid payment for an order that no longer waits for one.
 ORDER_NO_LONGER_PENDING = "order no longer pending"

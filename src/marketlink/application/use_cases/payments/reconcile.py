@@ -71,7 +71,11 @@ class ReconcilePayments:
             status = "VALID" if answer.status in SUCCESS_STATUSES else answer.status
             try:
                 outcome = self._settle(
-                    payment.tran_id, status, answer.val_id, EventSource.RECONCILE
+                    payment.tran_id,
+                    status,
+                    answer.val_id,
+                    EventSource.RECONCILE,
+                    reported=transactions,
                 )
             except GatewayUnavailable:
                 continue

@@ -2,15 +2,16 @@
 
 Money is never trusted from a browser: an order is paid only on an authentic notice
 (or a return page, or the reconciler) whose `val_id` the gateway's validation API
-confirms, server to server, for this order's `tran_id`, amount and currency. No
-gateway call happens inside a transaction or a lock.
+confirms, server to server, for this order's `tran_id`, amount and currency; and an
+order ends (failed, cancelled...) only when the gateway's transaction query reports that
+ending too. No gateway call happens inside a transaction or a lock.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from marketlink.application.errors import GatewayUnavailable, InconsistentState, InvalidNotice
@@ -38,11 +39,15 @@ from marketlink.domain.payments import (
     RefundStatus,
     ValidatedFacts,
     Verdict,
+    ending_the_gateway_reports,
     judge_failure,
     judge_success,
 )
 
 log = logging.getLogger(__name__)
+
+# Why a notice that would end an order changed nothing.
+NOT_CONFIRMED_BY_GATEWAY = "not confirmed by the gateway"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +73,16 @@ class SettlePayment:
         self._refunds = refunds
 
     def __call__(
-        self, tran_id: str, status: str, val_id: str, source: EventSource
+        self,
+        tran_id: str,
+        status: str,
+        val_id: str,
+        source: EventSource,
+        *,
+        reported: Sequence[GatewayTransaction] | None = None,
     ) -> NoticeOutcome:
+        """`reported`: what the transaction query API just said of `tran_id`, when the
+        caller (the reconciler) has asked already, so the gateway is not asked twice."""
         key = f"{tran_id}:{status}:{val_id}"
         with self._uow() as uow:
             payment = uow.payments.get(tran_id)
@@ -85,11 +98,19 @@ class SettlePayment:
                 return NoticeOutcome(NoticeResult.REJECTED, "unknown tran_id")
             if uow.payments.notice_seen(key):
                 return NoticeOutcome(NoticeResult.DUPLICATE, order_id=payment.order_id)
-        transaction = None
+        # Both gateway calls raise GatewayUnavailable: nothing is recorded, so the
+        # gateway's retry counts.
         if status in SUCCESS_STATUSES:
-            # Raises GatewayUnavailable: nothing is recorded, so the gateway's retry counts.
-            transaction = self._gateway.validate(val_id)
-        return self._apply(key, tran_id, status, source, transaction)
+            return self._apply(key, tran_id, status, source, self._gateway.validate(val_id))
+        if reported is None:
+            reported = self._gateway.query_transactions(tran_id)
+        ending = ending_the_gateway_reports(transaction.status for transaction in reported)
+        if ending is None:
+            # Not recorded: the key would turn the gateway's own notice, when it comes,
+            # into a duplicate.
+            log.warning("notice %s for %s is not what the gateway reports", status, tran_id)
+            return NoticeOutcome(NoticeResult.REJECTED, NOT_CONFIRMED_BY_GATEWAY, payment.order_id)
+        return self._apply(key, tran_id, ending, source, None)
 
     def _apply(
         self,
