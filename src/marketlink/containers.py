@@ -166,7 +166,9 @@ class Container(containers.DeclarativeContainer):
     # The offline gateway (settings.use_sandbox): its routes, on its own tables (made by
     # `marketlink migrate`), posting its IPNs back to this app's webhook.
     sandbox_store = providers.ThreadSafeSingleton(SqlSandboxStore, engine)
-    sandbox_ipn = providers.ThreadSafeSingleton(IpnSender)
+    sandbox_ipn = providers.ThreadSafeSingleton(
+        IpnSender, merchant_base=settings.provided.public_base_url
+    )
     sandbox_blueprint = providers.Factory(
         create_sandbox_blueprint,
         sandbox_store,

@@ -29,6 +29,7 @@ from marketlink.adapters.sslcommerz.client import SslCommerzGateway
 from marketlink.application.errors import GatewayRejected, GatewayUnavailable
 from marketlink.application.ports import SessionRequest
 from marketlink.domain.money import Money
+from marketlink.sandbox.ipn import IpnSender
 from marketlink.sandbox.routes import CREDENTIAL_ERROR, URL_PREFIX, create_sandbox_blueprint
 from marketlink.sandbox.state import (
     InMemorySandboxStore,
@@ -85,11 +86,15 @@ def store(
 def running(store: SandboxStore) -> Iterator[Server]:
     """One server per store for the module; tran_ids are unique, so tests do not collide."""
     app = Flask("sandbox-test")
-    app.register_blueprint(create_sandbox_blueprint(store))
     state = Server("")
 
     @app.post("/merchant/ipn")
     def ipn() -> str:
+        state.ipns.append(request.form.to_dict())
+        return "IPN received"
+
+    @app.post("/elsewhere/ipn")
+    def elsewhere() -> str:
         state.ipns.append(request.form.to_dict())
         return "IPN received"
 
@@ -104,9 +109,11 @@ def running(store: SandboxStore) -> Iterator[Server]:
         return jsonify({"APIConnect": "DONE", "status": "VALID", "tran_id": "T", "amount": "x"})
 
     http = make_server("127.0.0.1", 0, app, threaded=True)
+    state.base = f"http://127.0.0.1:{http.server_port}"
+    # Before the first request: the sandbox posts IPNs only under the merchant's base URL.
+    app.register_blueprint(create_sandbox_blueprint(store, ipn=IpnSender(state.url("/merchant"))))
     thread = threading.Thread(target=http.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    state.base = f"http://127.0.0.1:{http.server_port}"
     yield state
     http.shutdown()
     thread.join(5)
@@ -346,6 +353,18 @@ def test_success_sends_a_signed_ipn_first_then_a_matching_form_to_the_success_ur
     assert form.fields == ipn
     assert any("submit()" in script for script in Forms(answer.text).scripts)
     assert form.buttons  # a visible fallback for browsers without scripts
+
+
+@pytest.mark.parametrize("ipn_path", ["/elsewhere/ipn", "/merchantile/ipn"])
+def test_an_ipn_goes_only_under_the_merchants_base_url(gateway, server, ipn_path):
+    request_ = replace(session_request(server), ipn_url=server.url(ipn_path))
+    session = gateway.create_session(request_)
+
+    answer = requests.post(session.gateway_url, data={"outcome": "success"}, timeout=10)
+
+    assert answer.status_code == 200
+    assert return_form(answer).action == server.url("/merchant/success")
+    assert server.ipns == [], "the sandbox posts to no address it is merely given"
 
 
 def test_validation_says_valid_once_then_validated(gateway, server):

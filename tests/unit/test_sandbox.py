@@ -9,6 +9,7 @@ import pytest
 
 from marketlink.sandbox.amounts import AmountFormat, in_settlement_currency, rate_for
 from marketlink.sandbox.inputs import BadInput, Knobs, read_knobs
+from marketlink.sandbox.ipn import is_under
 from marketlink.sandbox.notices import VERIFY_KEY, VERIFY_SIGN, notice, signature
 from marketlink.sandbox.routes import DHAKA
 from marketlink.sandbox.state import SandboxSession, SandboxTransaction
@@ -105,3 +106,37 @@ class TestKnobs:
 
 def _now() -> datetime:
     return datetime(2026, 12, 8, 18, 0, tzinfo=DHAKA)
+
+
+@pytest.mark.parametrize(
+    ("url", "under"),
+    [
+        ("http://127.0.0.1:5000/api/v1/webhooks/sslcommerz/", True),
+        ("HTTP://127.0.0.1:5000/api/v1/webhooks/sslcommerz/", True),
+        ("http://127.0.0.1:5000", True),
+        ("https://127.0.0.1:5000/api/v1/webhooks/sslcommerz/", False),
+        ("http://127.0.0.1:5001/api/v1/webhooks/sslcommerz/", False),
+        ("http://127.0.0.1/api/v1/webhooks/sslcommerz/", False),
+        ("http://localhost:5000/api/v1/webhooks/sslcommerz/", False),
+        ("http://127.0.0.1:5000@evil.example/ipn", False),
+        ("http://user@127.0.0.1:5000/ipn", False),
+        ("http://127.0.0.1:99999/ipn", False),
+        ("http://169.254.169.254/latest/meta-data/", False),
+        ("", False),
+    ],
+)
+def test_an_ipn_url_is_under_the_merchants_base_only_on_the_same_origin(url, under):
+    assert is_under(url, "http://127.0.0.1:5000") is under
+
+
+@pytest.mark.parametrize(
+    ("url", "under"),
+    [
+        ("https://shop.example/market/api/v1/webhooks/sslcommerz/", True),
+        ("https://shop.example/market", True),
+        ("https://shop.example/marketplace/ipn", False),
+        ("https://shop.example/other/ipn", False),
+    ],
+)
+def test_an_ipn_url_is_under_the_merchants_base_path(url, under):
+    assert is_under(url, "https://shop.example/market/") is under

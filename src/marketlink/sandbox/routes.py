@@ -51,14 +51,14 @@ _OUTCOMES = {"success": VALID, "fail": FAILED, "cancel": CANCELLED}
 def create_sandbox_blueprint(
     store: SandboxStore,
     *,
-    ipn: IpnSender | None = None,
+    ipn: IpnSender,
     store_id: str = "testbox",
     store_password: str = "qwerty",  # noqa: S107 - SSLCommerz's published sandbox password
     clock: Callable[[], datetime] | None = None,
     name: str = "sslcommerz_sandbox",
 ) -> Blueprint:
     """The sandbox's routes, under the URL prefix /_sandbox/sslcommerz."""
-    sandbox = _Sandbox(store, ipn or IpnSender(), store_id, store_password, clock)
+    sandbox = _Sandbox(store, ipn, store_id, store_password, clock)
     blueprint = Blueprint(name, __name__, url_prefix=URL_PREFIX)
     blueprint.add_url_rule(
         "/gwprocess/v4/api.php", "session", sandbox.create_session, methods=["POST"]
